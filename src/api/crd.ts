@@ -11,9 +11,10 @@ const FORBIDDEN_KEYWORDS = ['$ref', '$defs', 'definitions', 'anyOf', 'oneOf', 'a
  * Makes zod's OpenAPI output a structural schema the apiserver accepts. Anything that cannot be
  * made structural is an error here rather than a CRD the apiserver rejects at install time.
  */
-export function toStructural(node: unknown, path = '$'): unknown {
-  if (Array.isArray(node)) return node.map((n, i) => toStructural(n, `${path}[${i}]`));
-  if (node === null || typeof node !== 'object') return node;
+export function toStructural(node: unknown, path = '$'): Json {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) {
+    throw new Error(`${path}: expected a schema object`);
+  }
   const src = node as Json;
   const out: Json = {};
   for (const [key, value] of Object.entries(src)) {
@@ -23,17 +24,25 @@ export function toStructural(node: unknown, path = '$'): unknown {
         `${path}: "${key}" cannot appear in a structural CRD schema; restructure the zod schema`,
       );
     }
-    // kubernetes#94593: additionalProperties: false next to properties is rejected.
-    if (key === 'additionalProperties' && value === false) continue;
-    if (key === 'additionalProperties' && src['x-kubernetes-preserve-unknown-fields'] === true) continue;
-    if (key === 'properties' || key === 'patternProperties') {
+    if (key === 'properties') {
       const props: Json = {};
       for (const [name, child] of Object.entries(value as Json))
         props[name] = toStructural(child, `${path}.${name}`);
       out[key] = props;
-      continue;
+    } else if (key === 'items') {
+      out[key] = toStructural(value, `${path}[]`);
+    } else if (key === 'additionalProperties') {
+      // kubernetes#94593: additionalProperties: false next to properties is rejected, and an
+      // "anything" map is expressed as preserve-unknown-fields instead.
+      if (value === false || src['x-kubernetes-preserve-unknown-fields'] === true) continue;
+      if (typeof value === 'object' && value !== null && Object.keys(value).length === 0) {
+        out['x-kubernetes-preserve-unknown-fields'] = true;
+        continue;
+      }
+      out[key] = toStructural(value, `${path}.*`);
+    } else {
+      out[key] = value;
     }
-    out[key] = toStructural(value, `${path}.${key}`);
   }
   if (out['type'] === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) {
     throw new Error(`${path}: every node of a structural schema needs a type`);
@@ -48,7 +57,7 @@ function openApi(schema: z.ZodType): Json {
     unrepresentable: 'throw',
     metadata: crdRegistry,
   });
-  return toStructural(raw) as Json;
+  return toStructural(raw);
 }
 
 function rootSchema(spec: z.ZodType, status: z.ZodType): Json {

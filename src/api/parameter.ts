@@ -16,7 +16,7 @@ const ParameterFields = z.strictObject({
   max: z.number().optional(),
   log: z.boolean().optional(),
   step: z.number().positive().optional(),
-  values: z.array(z.string().max(253)).max(256).optional(),
+  values: z.array(z.string().max(63)).max(64).optional(),
 });
 type ParameterFields = z.output<typeof ParameterFields>;
 

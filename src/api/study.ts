@@ -119,17 +119,6 @@ export const StudySpec = withRules(StudySpecFields, [
       if (problem) ctx.addIssue({ code: 'custom', message: problem, path });
     }
   }
-  const algo = spec.algorithm.name;
-  if (algo === 'grid' && spec.parameters.some((p) => p.type === 'double' && p.step === undefined)) {
-    const n = spec.algorithm.settings['pointsPerDimension'];
-    if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 2)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'pointsPerDimension must be a whole number >= 2',
-        path: ['algorithm', 'settings', 'pointsPerDimension'],
-      });
-    }
-  }
 });
 export type StudySpec = z.output<typeof StudySpec>;
 export type StudySpecInput = z.input<typeof StudySpec>;

@@ -21,7 +21,7 @@ const Container = freeForm(
 
 const PodSpec = freeForm(
   z.looseObject({
-    containers: z.array(Container).min(1, 'needs at least one container'),
+    containers: z.array(Container).min(1, 'needs at least one container').max(16),
   }),
 );
 
