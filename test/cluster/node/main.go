@@ -106,6 +106,7 @@ func run(o options) error {
 				hostIP:     o.address,
 				stateDir:   stateDir,
 				repo:       o.repo,
+				capacity:   pc.Node.Status.Capacity,
 				images:     images,
 				ipam:       ipam,
 				client:     client,

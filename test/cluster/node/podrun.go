@@ -339,7 +339,8 @@ func (r *podRun) snapshot() *corev1.Pod {
 	st.Phase, st.Reason, st.Message = r.phase, r.reason, r.message
 	st.HostIP, st.HostIPs = r.prov.hostIP, []corev1.HostIP{{IP: r.prov.hostIP}}
 	st.PodIP, st.PodIPs = r.podIP, []corev1.PodIP{{IP: r.podIP}}
-	st.StartTime = &r.started
+	started := r.started
+	st.StartTime = &started
 
 	allReady := len(r.apps) > 0
 	st.InitContainerStatuses, st.ContainerStatuses = nil, nil
