@@ -71,7 +71,8 @@ test('a Job whose pod exits 0 completes, and its logs stream through the apiserv
   const name = uniqueName('hello');
   await c.batch.createNamespacedJob({
     namespace: ns,
-    body: shellJob(name, 'echo first line; echo to stderr >&2; sleep 2; echo second line'),
+    // stdout and stderr are separate pipes, so lines written at the same instant may swap.
+    body: shellJob(name, 'echo first line; sleep 0.3; echo to stderr >&2; sleep 2; echo second line'),
   });
 
   const pod = await waitFor(
@@ -174,9 +175,10 @@ test('deleting a Job garbage-collects its pods and kills their process groups', 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const name = uniqueName('sleeper');
   // The shell records its own PID and that of a child it forks; both must die with the pod.
+  // Kubernetes expands $$ in a command to $, so $$$$ reaches the shell as $$.
   await c.batch.createNamespacedJob({
     namespace: ns,
-    body: shellJob(name, `sleep 600 & echo $! > ${dir}/child.pid; echo $$ > ${dir}/shell.pid; wait`),
+    body: shellJob(name, `sleep 600 & echo $! > ${dir}/child.pid; echo $$$$ > ${dir}/shell.pid; wait`),
   });
 
   const pids = await waitFor(
