@@ -8,6 +8,7 @@ echo "==> typecheck"
 npm run --silent typecheck
 echo "==> lint"
 npm run --silent lint
+npm run --silent format:check
 echo "==> unit tests"
 npm run --silent test:unit
 echo "==> test cluster (test/cluster/up: builds once, then starts in seconds)"
