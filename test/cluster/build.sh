@@ -37,7 +37,7 @@ build_module() {
   rm -rf "$tmp"
   mkdir -p "$tmp"
   start=$(date +%s)
-  if ! (cd "$dir" && nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "$@") >&2; then
+  if ! (cd "$dir" && nice -n 10 go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$tmp/" "$@") >&2; then
     rm -rf "$tmp"
     die "building $name failed (see the go output above)"
   fi
