@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -13,9 +14,12 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 )
 
@@ -165,6 +169,7 @@ func (p *provider) DeletePod(_ context.Context, pod *corev1.Pod) error {
 		go func() {
 			<-r.done
 			p.publish(r)
+			p.removeFromAPI(r)
 			p.mu.Lock()
 			if p.pods[containerKey(pod.Namespace, pod.Name)] == r {
 				delete(p.pods, containerKey(pod.Namespace, pod.Name))
@@ -182,6 +187,31 @@ func (p *provider) DeletePod(_ context.Context, pod *corev1.Pod) error {
 		}()
 	})
 	return nil
+}
+
+// removeFromAPI does what the kubelet does once a deleted pod's containers are gone: record
+// the final status and delete the pod object with no further grace. The pod controller would
+// only do so when the grace period ends, which would hold up Job deletion and rescheduling.
+func (p *provider) removeFromAPI(r *podRun) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	final := r.snapshot()
+	pods := p.client.CoreV1().Pods(final.Namespace)
+	_ = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := pods.Get(ctx, final.Name, metav1.GetOptions{})
+		if err != nil || cur.UID != final.UID {
+			return nil
+		}
+		cur.Status = final.Status
+		_, err = pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+	zero := int64(0)
+	uid := final.UID
+	err := pods.Delete(ctx, final.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		fmt.Fprintf(os.Stderr, "procnode: deleting pod %s/%s: %v\n", final.Namespace, final.Name, err)
+	}
 }
 
 func (p *provider) GetPod(_ context.Context, ns, name string) (*corev1.Pod, error) {
