@@ -61,13 +61,24 @@ k8s_ldflags() {
   printf '%s' "$flags"
 }
 
+K8S_PACKAGES=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+
+# binaries_fingerprint: changes whenever build_all would build something different.
+binaries_fingerprint() {
+  go_env
+  {
+    module_hash "$CLUSTER_SRC/k8s" "$(k8s_ldflags) ${K8S_PACKAGES[*]}"
+    module_hash "$CLUSTER_SRC/etcd" "-s -w ."
+    module_hash "$CLUSTER_SRC/node" "-s -w ."
+  } | sha256sum | cut -c1-16
+}
+
 # build_all links every binary into $STATE/bin.
 build_all() {
   go_env
   local k8s etcd node b
-  k8s="$(build_module k8s "$CLUSTER_SRC/k8s" "$(k8s_ldflags)" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)"
+  k8s="$(build_module k8s "$CLUSTER_SRC/k8s" "$(k8s_ldflags)" "${K8S_PACKAGES[@]}")"
   etcd="$(build_module etcd "$CLUSTER_SRC/etcd" "-s -w" .)"
   node="$(build_module node "$CLUSTER_SRC/node" "-s -w" .)"
   mkdir -p "$STATE/bin"

@@ -8,6 +8,7 @@ import {
   createTestNamespace,
   kubectlPath,
   readPod,
+  repoRoot,
   uniqueName,
   waitFor,
 } from './support/cluster.js';
@@ -183,4 +184,31 @@ test('restartPolicy OnFailure restarts a failing container and counts the restar
   assert.equal(cs?.lastState?.terminated?.exitCode, 1);
   assert.equal(await c.core.readNamespacedPodLog({ namespace: ns, name }), 'second run\n');
   assert.equal(await c.core.readNamespacedPodLog({ namespace: ns, name, previous: true }), 'first run\n');
+});
+
+test('a mapped image supplies the entrypoint; args replace its default args; PATH finds npm binaries', async (t) => {
+  const ns = await createTestNamespace(t, c);
+  // test/cluster/images.json maps kubetune.test/shell to ENTRYPOINT ["sh", "-c"], CMD ["echo default args"].
+  const run = async (args?: string[]): Promise<string> => {
+    const name = uniqueName('mapped');
+    await c.core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            { name: 'main', image: 'kubetune.test/shell:v1@sha256:0123', ...(args ? { args } : {}) },
+          ],
+        },
+      },
+    });
+    const done = await waitForPhase(ns, name, ['Succeeded', 'Failed'], 30_000);
+    const log = await c.core.readNamespacedPodLog({ namespace: ns, name });
+    assert.equal(done.status?.phase, 'Succeeded', `pod failed; log:\n${log}`);
+    return log;
+  };
+  assert.equal(await run(), 'default args\n');
+  const path = await run(['echo "$PATH"']);
+  assert.ok(path.startsWith(`${repoRoot}/node_modules/.bin:`), `PATH in the pod: ${path}`);
 });
