@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice } from './flags.js';
 import { UserError } from './errors.js';
+import { registerWasmConv2DBackpropFilter } from './wasm-kernels.js';
 
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -38,6 +39,7 @@ async function activate(name: BackendName): Promise<string> {
       const require = createRequire(import.meta.url);
       const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
       wasm.setWasmPaths(join(pkgDir, 'dist') + '/');
+      registerWasmConv2DBackpropFilter();
       return 'wasm';
     }
     case 'cpu':

@@ -87,7 +87,7 @@ Data
 Runtime
   --backend NAME               auto|tfjs-node-gpu|tfjs-node|wasm|cpu (default auto: the fastest installed)
   --checkpoint-dir DIR         save weights after each epoch and resume from them on start
-  --metrics-port N             serve Prometheus metrics on this port (default: off)
+  --metrics-port N             serve Prometheus metrics on this port, 0 for any free one (default: off)
   --metrics-host HOST          address to bind (default $POD_IP if set, else 0.0.0.0)
   --metrics-linger-seconds F   keep serving this long after training (default 10)
   --fail-on-nan                exit 3 once the loss is NaN/Infinity (default: keep going and report it)
@@ -175,13 +175,21 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     units: int(str('units'), 'units', 128, 1, 65536),
     filters: int(str('filters'), 'filters', 16, 1, 1024),
     activation: oneOf(str('activation'), 'activation', ACTIVATIONS, 'relu'),
-    dropout: num(str('dropout'), 'dropout', 0.2, { min: 0, maxExclusive: 1, allowed: '[0, 1)' }),
+    dropout: num(str('dropout'), 'dropout', 0.2, { min: 0, maxExclusive: 1, allowed: 'a number in [0, 1)' }),
     optimizer: oneOf(str('optimizer'), 'optimizer', OPTIMIZERS, 'adam'),
     learningRate: num(str(lrFlag), lrFlag, 0.001, { minExclusive: 0, allowed: 'a number > 0' }),
-    momentum: num(str('momentum'), 'momentum', 0.9, { min: 0, maxExclusive: 1, allowed: '[0, 1)' }),
+    momentum: num(str('momentum'), 'momentum', 0.9, {
+      min: 0,
+      maxExclusive: 1,
+      allowed: 'a number in [0, 1)',
+    }),
     weightDecay: num(str('weight-decay'), 'weight-decay', 0, { min: 0, allowed: 'a number >= 0' }),
     lrSchedule: oneOf(str('lr-schedule'), 'lr-schedule', LR_SCHEDULES, 'constant'),
-    lrDecay: num(str('lr-decay'), 'lr-decay', 0.5, { minExclusive: 0, max: 1, allowed: '(0, 1]' }),
+    lrDecay: num(str('lr-decay'), 'lr-decay', 0.5, {
+      minExclusive: 0,
+      max: 1,
+      allowed: 'a number in (0, 1]',
+    }),
     lrStepEpochs: int(str('lr-step-epochs'), 'lr-step-epochs', 2, 1),
     batchSize: int(str('batch-size'), 'batch-size', 32, 1, 1 << 20),
     epochs: int(str('epochs'), 'epochs', 5, 1, 100000),
@@ -190,7 +198,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     valFraction: num(str('val-fraction'), 'val-fraction', 0.2, {
       minExclusive: 0,
       maxExclusive: 1,
-      allowed: '(0, 1)',
+      allowed: 'a number in (0, 1)',
     }),
     valSize: optionalInt(str('val-size'), 'val-size', 1),
     folds,
@@ -198,7 +206,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     dataDir: nonEmpty(str('data-dir'), 'data-dir'),
     backend: oneOf(str('backend'), 'backend', BACKENDS, 'auto'),
     checkpointDir: nonEmpty(str('checkpoint-dir'), 'checkpoint-dir'),
-    metricsPort: optionalInt(str('metrics-port'), 'metrics-port', 1, 65535),
+    metricsPort: optionalInt(str('metrics-port'), 'metrics-port', 0, 65535),
     metricsHost,
     metricsLingerSeconds: num(str('metrics-linger-seconds'), 'metrics-linger-seconds', 10, {
       min: 0,
