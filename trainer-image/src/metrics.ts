@@ -24,6 +24,11 @@ export function formatMetricLine(m: EpochMetrics): string {
   return (Object.keys(m) as (keyof EpochMetrics)[]).map((k) => `${k}=${formatNumber(m[k])}`).join(' ');
 }
 
+/** A diverged epoch: its losses are NaN or infinite (what --fail-on-nan stops on). */
+export function isDiverged(m: EpochMetrics): boolean {
+  return !(Number.isFinite(m.loss) && Number.isFinite(m.val_loss));
+}
+
 const GAUGES = {
   epoch: 'Last completed training epoch',
   loss: 'Training loss of the last epoch',

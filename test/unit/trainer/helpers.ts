@@ -1,6 +1,8 @@
 // Shared by the trainer tests: spawn the CLI from source (via tsx, so no build is needed) and
 // read its metric lines the way kubetune does.
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -61,3 +63,26 @@ export function metricLines(stdout: string): Metrics[] {
 
 /** Small and quick: about 1 s per epoch on wasm with 2 cores. */
 export const QUICK = ['--backend', 'wasm', '--train-size', '2000', '--val-size', '1000'];
+
+/**
+ * Writes a tiny --data-dir dataset: 4x4 "images" whose class (0..3) is the bright row, plus
+ * seeded noise. Easy enough that a few epochs separate the classes.
+ */
+export function writeTinyDataset(dir: string, rows: number, scale = 1): void {
+  let state = 12345;
+  const rand = () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  const header = [...Array.from({ length: 16 }, (_, i) => `p${i}`), 'label'];
+  const lines = [header.join(',')];
+  for (let r = 0; r < rows; r++) {
+    const label = r % 4;
+    const pixels = Array.from({ length: 16 }, (_, i) =>
+      ((Math.floor(i / 4) === label ? 0.7 + 0.3 * rand() : 0.3 * rand()) * scale).toFixed(3),
+    );
+    lines.push([...pixels, String(label)].join(','));
+  }
+  writeFileSync(join(dir, 'data.csv'), lines.join('\n') + '\n');
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ shape: [4, 4, 1] }));
+}
