@@ -58,6 +58,8 @@ async function tryBackend(
     await tf.ready();
     return { ok: true, tfName };
   } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND')
+      return { ok: false, why: 'not installed' };
     const msg = err instanceof Error ? err.message : String(err);
     return { ok: false, why: msg.split('\n')[0] ?? msg };
   }

@@ -53,13 +53,14 @@ function toTensors(data: Dataset, indices: number[]): Tensors {
 
 export async function run(config: TrainerConfig): Promise<number> {
   const backend = await selectBackend(config.backend, log);
-  log(`backend=${backend.name}`);
+  // No key=value on stderr either: kubetune reads both streams for metric lines.
+  log(`backend: ${backend.name}`);
 
   const data = config.dataDir !== undefined ? loadDataDir(config.dataDir) : loadMnist();
   const split = splitFor(config, data);
   log(
-    `data=${data.name} samples=${data.numSamples} train=${split.train.length} val=${split.val.length}` +
-      (config.folds !== undefined ? ` fold=${config.fold}/${config.folds}` : ''),
+    `data: ${data.name}, ${data.numSamples} samples, ${split.train.length} for training, ${split.val.length} for validation` +
+      (config.folds !== undefined ? ` (fold ${config.fold} of ${config.folds})` : ''),
   );
 
   const input = { numFeatures: data.numFeatures, numClasses: data.numClasses, imageShape: data.imageShape };

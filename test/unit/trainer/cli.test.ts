@@ -24,7 +24,9 @@ describe('kubetune-trainer CLI', { concurrency: 2 }, () => {
   it('trains 2 epochs on wasm, prints one metric line per epoch and exits 0', async () => {
     const r = await runTrainer(['--epochs', '2', '--learning-rate', '0.01', ...QUICK]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /backend=wasm/);
+    assert.match(r.stderr, /backend: wasm/);
+    // kubetune parses stderr too: nothing there may look like a numeric metric.
+    assert.doesNotMatch(r.stderr, /(^|[\s,;|])[A-Za-z_][\w./-]*\s*=\s*[-+.\d]/m);
     const lines = metricLines(r.stdout);
     assert.deepEqual(
       lines.map((l) => l.epoch),
@@ -132,7 +134,19 @@ describe('kubetune-trainer CLI', { concurrency: 2 }, () => {
     for (const r of [mlp, cnn, fold]) assert.equal(r.code, 0, r.stderr);
     assert.ok(metricLines(mlp.stdout).at(-1)!.val_accuracy! > 0.9, mlp.stdout);
     assert.ok(metricLines(cnn.stdout).at(-1)!.val_accuracy! > 0.6, cnn.stdout);
-    assert.match(fold.stderr, /samples=400 train=300 val=100 fold=3\/4/);
+    assert.match(fold.stderr, /400 samples, 300 for training, 100 for validation \(fold 3 of 4\)/);
+  });
+
+  it('is deterministic for a seed (split, shuffling, init and dropout)', async () => {
+    const args = ['--data-dir', tiny, '--epochs', '2', '--dropout', '0.5', '--backend', 'wasm'];
+    const [a, b, c] = await Promise.all([
+      runTrainer([...args, '--seed', '3']),
+      runTrainer([...args, '--seed', '3']),
+      runTrainer([...args, '--seed', '4']),
+    ]);
+    const strip = (out: string) => out.replace(/ epoch_seconds=\S+/g, '');
+    assert.equal(strip(a.stdout), strip(b.stdout));
+    assert.notEqual(strip(a.stdout), strip(c.stdout));
   });
 
   it('serves the metrics on a Prometheus endpoint with trial labels and lingers', async () => {
