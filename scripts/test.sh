@@ -8,5 +8,6 @@ echo "==> typecheck"
 npm run --silent typecheck
 echo "==> lint"
 npm run --silent lint
+npm run --silent format:check
 echo "==> unit tests"
 npm run --silent test:unit

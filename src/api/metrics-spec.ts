@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { withRules } from './crd-meta.js';
+
+export const METRIC_FORMATS = ['keyvalue', 'json', 'regex'] as const;
+export const METRIC_SOURCES = ['logs', 'prometheus'] as const;
+export const FINAL_STRATEGIES = ['last', 'min', 'max'] as const;
+export type FinalStrategy = (typeof FINAL_STRATEGIES)[number];
+
+export const PrometheusSpec = withRules(
+  z.strictObject({
+    /** scrape: read the trial pod's own /metrics; query: ask a Prometheus server. */
+    mode: z.enum(['scrape', 'query']).default('scrape'),
+    port: z.number().int().min(1).max(65535).optional(),
+    path: z.string().max(253).default('/metrics'),
+    intervalSeconds: z.number().positive().max(3600).default(5),
+    /** Base URL of the Prometheus HTTP API, for mode query. */
+    url: z.string().max(2048).optional(),
+    /**
+     * PromQL per metric for mode query; `${trial.name}`, `${trial.namespace}` and `${study.name}`
+     * are substituted. Without it the query is `<metric>{kubetune_trial="<trial>"}`.
+     */
+    queries: z.record(z.string(), z.string().max(4096)).optional(),
+  }),
+  [
+    {
+      cel: "self.mode != 'scrape' || has(self.port)",
+      message: 'mode scrape needs the port the trial serves metrics on',
+      path: 'port',
+      holds: (p) => p.mode !== 'scrape' || p.port !== undefined,
+    },
+    {
+      cel: "self.mode != 'query' || has(self.url)",
+      message: 'mode query needs the url of the Prometheus server',
+      path: 'url',
+      holds: (p) => p.mode !== 'query' || p.url !== undefined,
+    },
+  ],
+);
+
+function compiles(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const MetricsSpec = withRules(
+  z.strictObject({
+    source: z.enum(METRIC_SOURCES).default('logs'),
+    /**
+     * keyvalue: `epoch=3 loss=0.29` lines (Katib's text format); json: one object per line;
+     * regex: the user's pattern with named groups `name` and `value` (and optionally `step`).
+     */
+    format: z.enum(METRIC_FORMATS).default('keyvalue'),
+    regex: z.string().max(1024).refine(compiles, 'is not a valid JavaScript regular expression').optional(),
+    /** Keys that carry the step of a line; the first one present wins. */
+    stepKeys: z.array(z.string().max(63)).max(8).default(['step', 'epoch']),
+    /** How a trial's final value is chosen from what it reported. */
+    strategy: z.enum(FINAL_STRATEGIES).default('last'),
+    /** Per-metric overrides of `strategy`. */
+    strategies: z.record(z.string(), z.enum(FINAL_STRATEGIES)).optional(),
+    /** Bound on intermediate values kept per trial; older points are thinned, the latest kept. */
+    maxIntermediateValues: z.number().int().min(8).max(2000).default(200),
+    prometheus: PrometheusSpec.optional(),
+  }),
+  [
+    {
+      cel: "self.format != 'regex' || has(self.regex)",
+      message: 'format regex needs a regex with named groups name and value',
+      path: 'regex',
+      holds: (m) => m.format !== 'regex' || m.regex !== undefined,
+    },
+    {
+      cel: "!has(self.regex) || (self.regex.contains('?<name>') && self.regex.contains('?<value>'))",
+      message: 'regex must have named groups (?<name>...) and (?<value>...)',
+      path: 'regex',
+      holds: (m) => m.regex === undefined || (m.regex.includes('?<name>') && m.regex.includes('?<value>')),
+    },
+    {
+      cel: "self.source != 'prometheus' || has(self.prometheus)",
+      message: 'source prometheus needs the prometheus section',
+      path: 'prometheus',
+      holds: (m) => m.source !== 'prometheus' || m.prometheus !== undefined,
+    },
+  ],
+);
+export type MetricsSpec = z.output<typeof MetricsSpec>;

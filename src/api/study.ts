@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { freeForm, withRules } from './crd-meta.js';
+import { MetricsSpec } from './metrics-spec.js';
+import { ParameterSpec } from './parameter.js';
+import { checkPlaceholder, placeholdersIn } from './placeholders.js';
+import { TrialTemplate } from './trial-template.js';
+
+export const API_GROUP = 'kubetune.io';
+export const API_VERSION = 'v1alpha1';
+export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+export const ALGORITHMS = ['random', 'grid', 'sobol', 'tpe', 'bayesian', 'cmaes'] as const;
+export type AlgorithmName = (typeof ALGORITHMS)[number];
+export const PRUNERS = ['median', 'percentile', 'asha', 'hyperband'] as const;
+export type PrunerName = (typeof PRUNERS)[number];
+export const GOALS = ['minimize', 'maximize'] as const;
+export type Goal = (typeof GOALS)[number];
+
+const MetricName = z.string().min(1).max(253);
+
+export const Objective = z.strictObject({
+  metric: MetricName,
+  goal: z.enum(GOALS),
+  /** The study stops as soon as a trial reaches this value. */
+  target: z.number().optional(),
+  additionalMetrics: z.array(MetricName).max(32).default([]),
+});
+
+/** Settings are algorithm-specific; each sampler validates its own and names the field it rejects. */
+const Settings = freeForm(z.record(z.string(), z.unknown()));
+
+export const Algorithm = z.strictObject({
+  name: z.enum(ALGORITHMS).default('bayesian'),
+  settings: Settings.default({}),
+});
+
+export const EarlyStopping = z.strictObject({
+  name: z.enum(PRUNERS),
+  settings: Settings.default({}),
+});
+
+const studyConfigShape = {
+  parameters: z.array(ParameterSpec).min(1, 'needs at least one parameter').max(64),
+  objective: Objective,
+  algorithm: Algorithm.default({ name: 'bayesian', settings: {} }),
+  earlyStopping: EarlyStopping.optional(),
+  maxTrials: z.number().int().min(1).max(100000).default(20),
+  parallelism: z.number().int().min(1).max(1000).default(1),
+  /** The study fails once more trials than this have failed. */
+  maxFailedTrials: z.number().int().min(0).default(3),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
+  metrics: MetricsSpec.default({
+    source: 'logs',
+    format: 'keyvalue',
+    stepKeys: ['step', 'epoch'],
+    strategy: 'last',
+    maxIntermediateValues: 200,
+  }),
+  trialTimeoutSeconds: z.number().int().positive().optional(),
+  /** A trial's pod that stays unscheduled this long fails (e.g. more GPUs requested than exist). */
+  pendingTimeoutSeconds: z.number().int().positive().default(600),
+  /** Pauses the study: running trials finish, no new ones start. */
+  suspend: z.boolean().default(false),
+};
+
+const uniqueParameterNames = {
+  cel: 'self.parameters.all(p, self.parameters.exists_one(q, q.name == p.name))',
+  message: 'parameter names must be unique',
+  path: 'parameters',
+  holds: (s: { parameters: { name: string }[] }) =>
+    new Set(s.parameters.map((p) => p.name)).size === s.parameters.length,
+};
+
+/** Everything a study needs except how to run a trial: the input of the ask/tell API. */
+export const StudyConfig = withRules(z.strictObject(studyConfigShape), [uniqueParameterNames]);
+export type StudyConfig = z.output<typeof StudyConfig>;
+export type StudyConfigInput = z.input<typeof StudyConfig>;
+
+const StudySpecFields = z.strictObject({ ...studyConfigShape, trialTemplate: TrialTemplate });
+type StudySpecFields = z.output<typeof StudySpecFields>;
+
+function templateTexts(spec: StudySpecFields): { path: (string | number)[]; text: string }[] {
+  const out: { path: (string | number)[]; text: string }[] = [];
+  spec.trialTemplate.spec.template.spec.containers.forEach((c, ci) => {
+    const base = ['trialTemplate', 'spec', 'template', 'spec', 'containers', ci];
+    c.command?.forEach((t, i) => out.push({ path: [...base, 'command', i], text: t }));
+    c.args?.forEach((t, i) => out.push({ path: [...base, 'args', i], text: t }));
+    c.env?.forEach((e, i) => {
+      if (e.value !== undefined) out.push({ path: [...base, 'env', i, 'value'], text: e.value });
+    });
+  });
+  return out;
+}
+
+export const StudySpec = withRules(StudySpecFields, [
+  uniqueParameterNames,
+  {
+    cel: '!has(self.trialTemplate.primaryContainerName) || self.trialTemplate.spec.template.spec.containers.exists(c, c.name == self.trialTemplate.primaryContainerName)',
+    message: 'primaryContainerName must name one of the template containers',
+    path: 'trialTemplate',
+    holds: (s) =>
+      s.trialTemplate.primaryContainerName === undefined ||
+      s.trialTemplate.spec.template.spec.containers.some(
+        (c) => c.name === s.trialTemplate.primaryContainerName,
+      ),
+  },
+]).superRefine((spec, ctx) => {
+  // Placeholders live in free-form Job fields the CRD cannot see into; the operator reports
+  // these on the Study's status instead.
+  const names = new Set(spec.parameters.map((p) => p.name));
+  for (const { path, text } of templateTexts(spec)) {
+    for (const expr of placeholdersIn(text)) {
+      const problem = checkPlaceholder(expr, names);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path });
+    }
+  }
+});
+export type StudySpec = z.output<typeof StudySpec>;
+export type StudySpecInput = z.input<typeof StudySpec>;
+
+export const ConditionStatus = z.enum(['True', 'False', 'Unknown']);
+export const Condition = z.object({
+  type: z.string().max(316),
+  status: ConditionStatus,
+  reason: z.string().max(1024),
+  message: z.string().max(32768),
+  lastTransitionTime: z.string(),
+  observedGeneration: z.number().int().optional(),
+});
+export type Condition = z.output<typeof Condition>;
+
+export const STUDY_PHASES = ['Pending', 'Running', 'Suspended', 'Succeeded', 'Failed'] as const;
+export type StudyPhase = (typeof STUDY_PHASES)[number];
+
+export const TrialCounts = z.object({
+  total: z.number().int(),
+  pending: z.number().int(),
+  running: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  pruned: z.number().int(),
+  metricsUnavailable: z.number().int(),
+});
+export type TrialCounts = z.output<typeof TrialCounts>;
+
+export const BestTrial = z.object({
+  name: z.string(),
+  index: z.number().int(),
+  parameters: z.record(z.string(), z.string()),
+  value: z.number(),
+  metrics: z.record(z.string(), z.number()).optional(),
+});
+export type BestTrial = z.output<typeof BestTrial>;
+
+export const StudyStatus = z.object({
+  phase: z.enum(STUDY_PHASES).optional(),
+  observedGeneration: z.number().int().optional(),
+  conditions: z.array(Condition).optional(),
+  trials: TrialCounts.optional(),
+  bestTrial: BestTrial.optional(),
+  startTime: z.string().optional(),
+  completionTime: z.string().optional(),
+});
+export type StudyStatus = z.output<typeof StudyStatus>;
+
+export const ObjectMeta = freeForm(
+  z.looseObject({
+    name: z.string().max(253).optional(),
+    namespace: z.string().max(63).optional(),
+  }),
+);
+
+export const StudyManifest = z.object({
+  apiVersion: z.literal(API_GROUP_VERSION),
+  kind: z.literal('Study'),
+  metadata: ObjectMeta,
+  spec: StudySpec,
+  status: StudyStatus.optional(),
+});
+export type StudyManifest = z.output<typeof StudyManifest>;

@@ -1,0 +1,107 @@
+import type { Assignment } from '../api/parameter.js';
+import { StudyConfig, type StudyConfigInput } from '../api/study.js';
+import type { IntermediateValue, TrialState } from '../api/trial.js';
+import { ValidationError } from './validation-error.js';
+import type { PruneDecision } from './pruner.js';
+import type { BestTrialView, EngineOptions, StudyOutcome } from './study-engine.js';
+import { StudyEngine } from './study-engine.js';
+import type { TrialView } from './trial-view.js';
+
+export interface AskedTrial {
+  id: number;
+  params: Assignment;
+}
+
+export type TellResult = number | { state: 'failed'; reason?: string } | { state: 'pruned' };
+
+export interface BestResult {
+  id: number;
+  params: Assignment;
+  value: number;
+}
+
+interface MutableTrial {
+  index: number;
+  params: Assignment;
+  state: TrialState;
+  value?: number;
+  intermediate: IntermediateValue[];
+}
+
+/**
+ * In-process ask/tell, in the spirit of Optuna's: the caller runs trials however it likes and
+ * reports back. `ask(n)` ignores `parallelism` (the caller decides what runs at once) but
+ * honours maxTrials, so it can return fewer than n.
+ */
+export class Study {
+  private readonly engine: StudyEngine;
+  private readonly trials: MutableTrial[] = [];
+
+  constructor(config: StudyConfig, options: EngineOptions = {}) {
+    this.engine = new StudyEngine(config, options);
+  }
+
+  async ask(n = 1): Promise<AskedTrial[]> {
+    const planned = await this.engine.plan(this.trials, n);
+    for (const p of planned)
+      this.trials.push({ index: p.index, params: p.params, state: 'Running', intermediate: [] });
+    return planned.map((p) => ({ id: p.index, params: p.params }));
+  }
+
+  /** Records a completed evaluation you ran yourself (warm start from earlier results). */
+  add(params: Assignment, value: number): number {
+    if (!this.engine.space.contains(params))
+      throw new Error(`add: ${JSON.stringify(params)} is outside the search space`);
+    const index = this.trials.reduce((m, t) => Math.max(m, t.index + 1), 0);
+    this.trials.push({ index, params, state: 'Succeeded', value, intermediate: [] });
+    return index;
+  }
+
+  /** Reports an intermediate value; the answer says whether the trial should stop now. */
+  report(id: number, step: number, value: number): PruneDecision {
+    const trial = this.running(id, 'report');
+    if (Number.isFinite(value)) trial.intermediate.push({ step, value });
+    return this.engine.prune(trial, this.trials);
+  }
+
+  tell(id: number, result: TellResult): void {
+    const trial = this.running(id, 'tell');
+    if (typeof result === 'number') {
+      if (Number.isFinite(result)) {
+        trial.state = 'Succeeded';
+        trial.value = result;
+      } else {
+        trial.state = 'Failed';
+      }
+    } else {
+      trial.state = result.state === 'failed' ? 'Failed' : 'Pruned';
+    }
+  }
+
+  best(): BestResult | undefined {
+    const best: BestTrialView | undefined = this.engine.best(this.trials);
+    return best && { id: best.trial.index, params: best.trial.params, value: best.value };
+  }
+
+  outcome(): StudyOutcome {
+    return this.engine.outcome(this.trials);
+  }
+
+  history(): readonly TrialView[] {
+    return this.trials;
+  }
+
+  private running(id: number, verb: string): MutableTrial {
+    const trial = this.trials.find((t) => t.index === id);
+    if (!trial) throw new Error(`${verb}: no trial with id ${id}`);
+    if (trial.state !== 'Running') throw new Error(`${verb}: trial ${id} already finished (${trial.state})`);
+    return trial;
+  }
+}
+
+/** Validates the config with the Study schema (minus trialTemplate) and starts a study. */
+export function createStudy(input: StudyConfigInput, options: EngineOptions = {}): Study {
+  const parsed = StudyConfig.safeParse(input, { reportInput: true });
+  if (!parsed.success) throw ValidationError.fromZod(parsed.error);
+  return new Study(parsed.data, options);
+}

@@ -1,0 +1,178 @@
+import type { Assignment } from '../api/parameter.js';
+import type { StudyConfig } from '../api/study.js';
+import { PRUNERS } from '../pruners/index.js';
+import { SAMPLERS } from '../samplers/index.js';
+import type { PruneDecision, Pruner } from './pruner.js';
+import type { Sampler } from './sampler.js';
+import { SettingsError } from './sampler.js';
+import { SearchSpace } from './search-space.js';
+import type { TrialView } from './trial-view.js';
+import { bestIntermediate, better, isActive, isFailure } from './trial-view.js';
+
+export interface PlannedTrial {
+  index: number;
+  params: Assignment;
+}
+
+export type StudyOutcome =
+  { done: false } | { done: true; succeeded: boolean; reason: StudyEndReason; message: string };
+
+export type StudyEndReason =
+  | 'MaxTrialsReached'
+  | 'TargetReached'
+  | 'SearchSpaceExhausted'
+  | 'MaxFailedTrialsExceeded'
+  | 'NoSuccessfulTrials';
+
+export interface BestTrialView {
+  trial: TrialView;
+  value: number;
+}
+
+/** Engine options that are not part of the Study spec. */
+export interface EngineOptions {
+  /** Count a pruned trial's best intermediate value when choosing the best trial. */
+  countPrunedInBest?: boolean;
+}
+
+/**
+ * The study's decisions, free of Kubernetes and processes: which trials to start next, when the
+ * study is over, which trial is best, and whether to prune. The operator and the local runner
+ * both drive a study through this class, so they cannot disagree.
+ */
+export class StudyEngine {
+  readonly space: SearchSpace;
+  private readonly sampler: Sampler;
+  private readonly pruner: Pruner | undefined;
+  private readonly capacity: number | undefined;
+
+  constructor(
+    readonly spec: StudyConfig,
+    private readonly options: EngineOptions = {},
+  ) {
+    this.space = new SearchSpace(spec.parameters);
+    const factory = SAMPLERS[spec.algorithm.name];
+    if (!factory) {
+      const available = Object.keys(SAMPLERS).join(', ');
+      throw new SettingsError(
+        'algorithm.name',
+        `"${spec.algorithm.name}" is not available in this build; available: ${available}`,
+      );
+    }
+    this.sampler = factory(spec.algorithm.settings, this.space);
+    this.capacity = this.sampler.capacity?.(this.space);
+    if (spec.earlyStopping) {
+      const prunerFactory = PRUNERS[spec.earlyStopping.name];
+      if (!prunerFactory) {
+        const available = Object.keys(PRUNERS).join(', ') || 'none';
+        throw new SettingsError(
+          'earlyStopping.name',
+          `"${spec.earlyStopping.name}" is not available in this build; available: ${available}`,
+        );
+      }
+      this.pruner = prunerFactory(spec.earlyStopping.settings);
+    }
+  }
+
+  /** Slots that `parallelism` leaves for new trials. */
+  freeSlots(trials: readonly TrialView[]): number {
+    return Math.max(0, this.spec.parallelism - trials.filter(isActive).length);
+  }
+
+  /** How many of `wanted` new trials may start, given maxTrials, the grid and the outcome. */
+  budget(trials: readonly TrialView[], wanted: number): number {
+    if (this.spec.suspend || this.outcome(trials).done) return 0;
+    const remaining = Math.min(this.spec.maxTrials, this.capacity ?? Infinity) - trials.length;
+    return Math.max(0, Math.min(wanted, remaining));
+  }
+
+  /**
+   * Parameters for the next trials. Indices continue after the highest one seen, so a caller
+   * that persists trials under index-derived names can never create the same trial twice.
+   */
+  async plan(trials: readonly TrialView[], wanted = this.freeSlots(trials)): Promise<PlannedTrial[]> {
+    const count = this.budget(trials, wanted);
+    if (count === 0) return [];
+    const next = trials.reduce((m, t) => Math.max(m, t.index + 1), 0);
+    const indices = Array.from({ length: count }, (_, k) => next + k);
+    const params = await this.sampler.suggest(
+      { space: this.space, goal: this.spec.objective.goal, seed: this.spec.seed, trials },
+      indices,
+    );
+    return indices.map((index, k) => ({ index, params: params[k] as Assignment }));
+  }
+
+  outcome(trials: readonly TrialView[]): StudyOutcome {
+    const { objective, maxFailedTrials, maxTrials } = this.spec;
+    const failures = trials.filter(isFailure).length;
+    if (failures > maxFailedTrials) {
+      return {
+        done: true,
+        succeeded: false,
+        reason: 'MaxFailedTrialsExceeded',
+        message: `${failures} trials failed, more than maxFailedTrials (${maxFailedTrials})`,
+      };
+    }
+    const best = this.best(trials);
+    if (best && objective.target !== undefined && !better(objective.goal, objective.target, best.value)) {
+      return {
+        done: true,
+        succeeded: true,
+        reason: 'TargetReached',
+        message: `trial ${best.trial.index} reached ${objective.metric}=${best.value} (target ${objective.target})`,
+      };
+    }
+    if (trials.some(isActive)) return { done: false };
+    const exhausted =
+      this.capacity !== undefined && trials.length >= this.capacity && this.capacity < maxTrials;
+    if (trials.length < maxTrials && !exhausted) return { done: false };
+    if (!best) {
+      return {
+        done: true,
+        succeeded: false,
+        reason: 'NoSuccessfulTrials',
+        message: `none of ${trials.length} trials produced ${objective.metric}`,
+      };
+    }
+    return exhausted
+      ? {
+          done: true,
+          succeeded: true,
+          reason: 'SearchSpaceExhausted',
+          message: `all ${this.capacity} grid points were tried`,
+        }
+      : {
+          done: true,
+          succeeded: true,
+          reason: 'MaxTrialsReached',
+          message: `${trials.length} trials ran (maxTrials ${maxTrials})`,
+        };
+  }
+
+  /** The best trial; ties go to the earlier trial so the answer is stable. */
+  best(trials: readonly TrialView[]): BestTrialView | undefined {
+    const goal = this.spec.objective.goal;
+    let best: BestTrialView | undefined;
+    for (const trial of trials) {
+      let value: number | undefined;
+      if (trial.state === 'Succeeded') value = trial.value;
+      else if (trial.state === 'Pruned' && this.options.countPrunedInBest)
+        value = bestIntermediate(goal, trial);
+      if (value === undefined || !Number.isFinite(value)) continue;
+      if (
+        !best ||
+        better(goal, value, best.value) ||
+        (value === best.value && trial.index < best.trial.index)
+      ) {
+        best = { trial, value };
+      }
+    }
+    return best;
+  }
+
+  /** Whether an active trial should stop now; always "no" without earlyStopping. */
+  prune(trial: TrialView, trials: readonly TrialView[]): PruneDecision {
+    if (!this.pruner || !isActive(trial)) return { prune: false };
+    return this.pruner.decide(trial, { goal: this.spec.objective.goal, trials });
+  }
+}

@@ -1,0 +1,69 @@
+import type { LocalTrial } from './local-trial.js';
+import type { RunnerEvents } from './local-runner.js';
+import type { Goal } from '../api/study.js';
+import { better } from '../engine/trial-view.js';
+
+function paramsText(t: LocalTrial): string {
+  return Object.entries(t.formattedParams)
+    .map(([k, v]) => `${k}=${/^-?\d+\.\d{5,}/.test(v) ? Number(v).toPrecision(4) : v}`)
+    .join(' ');
+}
+
+function summary(trials: readonly LocalTrial[], maxTrials: number, goal: Goal): string {
+  const count = (s: string) => trials.filter((t) => t.state === s).length;
+  let best: LocalTrial | undefined;
+  for (const t of trials)
+    if (
+      t.state === 'Succeeded' &&
+      t.value !== undefined &&
+      (!best || better(goal, t.value, best.value as number))
+    )
+      best = t;
+  const failed = count('Failed') + count('MetricsUnavailable');
+  return (
+    `trials ${trials.length - count('Running')}/${maxTrials} done, ${count('Running')} running, ` +
+    `${failed} failed, ${count('Pruned')} pruned` +
+    (best ? ` | best ${best.value} (${best.name})` : '')
+  );
+}
+
+/**
+ * Progress on the terminal. On a TTY one status line is redrawn in place under the event
+ * lines; elsewhere (CI logs, pipes) only plain event lines are written.
+ */
+export function progressReporter(
+  out: NodeJS.WriteStream,
+  opts: { maxTrials: number; goal: Goal; metric: string },
+): Partial<RunnerEvents> & { close(): void } {
+  const tty = out.isTTY === true;
+  let status = '';
+  let last: readonly LocalTrial[] = [];
+  const redraw = () => {
+    if (!tty) return;
+    const line = summary(last, opts.maxTrials, opts.goal).slice(0, Math.max(20, (out.columns ?? 100) - 1));
+    out.write(`\r\x1b[2K${line}`);
+    status = line;
+  };
+  const print = (text: string) => {
+    if (tty && status) out.write('\r\x1b[2K');
+    out.write(`${text}\n`);
+    redraw();
+  };
+  return {
+    trialStarted: (t) => print(`▶ ${t.name} started: ${paramsText(t)}`),
+    trialFinished: (t) => {
+      const value = t.value !== undefined ? ` ${opts.metric}=${t.value}` : '';
+      const why =
+        t.state === 'Succeeded' ? '' : ` (${t.reason ?? t.state}${t.message ? `: ${t.message}` : ''})`;
+      const step = t.prunedAtStep !== undefined ? ` at step ${t.prunedAtStep}` : '';
+      print(`${t.state === 'Succeeded' ? '✔' : '✘'} ${t.name} ${t.state}${step}${value}${why}`);
+    },
+    progress: (trials) => {
+      last = trials;
+      redraw();
+    },
+    close: () => {
+      if (tty && status) out.write('\r\x1b[2K');
+    },
+  };
+}

@@ -1,0 +1,7 @@
+declare module 'sobol' {
+  export class SobolSequenceGenerator {
+    constructor(dimension: number);
+    /** The first call returns the origin. */
+    nextVector(): number[];
+  }
+}

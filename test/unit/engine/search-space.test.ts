@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ParameterSpec } from '../../../src/api/parameter.js';
+import { Rng } from '../../../src/engine/rng.js';
+import { SearchSpace } from '../../../src/engine/search-space.js';
+import { contractParameters } from '../../support/specs.js';
+
+const space = new SearchSpace(contractParameters().map((p) => ParameterSpec.parse(p)));
+
+function randomUnits(n: number, seed: number): number[][] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => rng.unitVector(space.size));
+}
+
+describe('search space transforms (property tests over 5,000 random points)', () => {
+  const points = randomUnits(5000, 1).map((u) => space.fromUnit(u));
+
+  it('keeps every value in bounds', () => {
+    for (const p of points) {
+      assert.ok((p['learning_rate'] as number) >= 1e-5 && (p['learning_rate'] as number) <= 0.1);
+      assert.ok((p['batch_size'] as number) >= 16 && (p['batch_size'] as number) <= 512);
+      assert.ok((p['dropout'] as number) >= 0 && (p['dropout'] as number) <= 0.6);
+      assert.ok(space.contains(p));
+    }
+  });
+
+  it('puts stepped values exactly on the step, and ints are ints', () => {
+    for (const p of points) {
+      const k = (p['dropout'] as number) / 0.05;
+      assert.ok(Math.abs(k - Math.round(k)) < 1e-9, `dropout ${p['dropout']} is off the 0.05 grid`);
+      assert.equal(String(p['dropout']).length <= 4, true, `dropout ${p['dropout']} carries float noise`);
+      assert.ok(Number.isInteger(p['batch_size']));
+    }
+  });
+
+  it('spaces log parameters evenly in log space', () => {
+    const decades = [0, 0, 0, 0];
+    for (const p of points) decades[Math.min(3, Math.floor(Math.log10(p['learning_rate'] as number) + 5))]!++;
+    for (const count of decades)
+      assert.ok(Math.abs(count - 1250) < 150, `decade counts ${decades} are not uniform`);
+    const small = points.filter((p) => (p['batch_size'] as number) < 90).length;
+    // log-uniform on [16, 512]: P(x < 90) ≈ ln(89.5/15.5)/ln(512.5/15.5) ≈ 0.5
+    assert.ok(Math.abs(small / points.length - 0.5) < 0.05);
+  });
+
+  it('covers every category and every step', () => {
+    assert.deepEqual(new Set(points.map((p) => p['optimizer'])), new Set(['sgd', 'adam', 'rmsprop']));
+    assert.equal(new Set(points.map((p) => p['dropout'])).size, 13);
+  });
+
+  it('round-trips through toUnit and through the string form', () => {
+    for (const p of points.slice(0, 500)) {
+      assert.deepEqual(space.fromUnit(space.toUnit(p)), p);
+      assert.deepEqual(space.parse(space.format(p)), p);
+    }
+  });
+
+  it('rejects foreign values when parsing', () => {
+    assert.throws(
+      () => space.parse({ ...space.format(points[0]!), optimizer: 'lbfgs' }),
+      /optimizer: "lbfgs" is not one of its values/,
+    );
+    assert.throws(
+      () => space.parse({ ...space.format(points[0]!), batch_size: '3.5' }),
+      /batch_size: 3.5 is not an integer/,
+    );
+  });
+});

@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { REPO_ROOT, runCli } from '../../support/run-cli.js';
+
+const FAKE = join(REPO_ROOT, 'test/fixtures/fake-trainer.mjs');
+
+function studyFile(dir: string, spec: Record<string, unknown>, args: string[]): string {
+  const manifest = {
+    apiVersion: 'kubetune.io/v1alpha1',
+    kind: 'Study',
+    metadata: { name: 'fake' },
+    spec: {
+      objective: { metric: 'loss', goal: 'minimize', additionalMetrics: ['accuracy'] },
+      trialTemplate: {
+        spec: { template: { spec: { containers: [{ name: 'train', command: ['node', FAKE], args }] } } },
+      },
+      ...spec,
+    },
+  };
+  const file = join(dir, 'study.yaml');
+  writeFileSync(file, stringify(manifest));
+  return file;
+}
+
+interface Results {
+  outcome: { done: boolean; succeeded: boolean; reason: string };
+  best?: { trial: string; value: number; parameters: Record<string, string> };
+  trials: {
+    name: string;
+    formattedParams: Record<string, string>;
+    state: string;
+    reason?: string;
+    message?: string;
+    value?: number;
+    intermediate: unknown[];
+  }[];
+}
+
+describe('kubetune run (local processes)', () => {
+  it('runs a study in parallel, finds the best trial and writes JSON and CSV results', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-run-'));
+    const file = studyFile(
+      dir,
+      {
+        algorithm: { name: 'sobol' },
+        maxTrials: 8,
+        parallelism: 3,
+        parameters: [
+          { name: 'x', type: 'double', min: 0, max: 1 },
+          { name: 'y', type: 'double', min: 0, max: 1 },
+        ],
+      },
+      ['--x', '${params.x}', '--y=${params.y}', '--epochs', '3', '--sleep-ms', '50'],
+    );
+    const res = await runCli(['run', file, '--output', join(dir, 'out')]);
+    assert.equal(res.code, 0, res.stderr);
+    const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as Results;
+    assert.equal(results.trials.length, 8);
+    assert.ok(results.trials.every((t) => t.state === 'Succeeded' && t.intermediate.length === 3));
+    assert.equal(results.outcome.reason, 'MaxTrialsReached');
+    const values = results.trials.map((t) => t.value as number);
+    assert.equal(results.best!.value, Math.min(...values));
+    // The value is recomputed from the printed parameters: the trainer really saw them.
+    const { x, y } = results.best!.parameters;
+    assert.ok(
+      Math.abs(results.best!.value - ((Number(x) - 0.3) ** 2 + (Number(y) - 0.7) ** 2 + 1 / 3)) < 1e-9,
+    );
+    assert.match(res.stdout, new RegExp(`best trial: ${results.best!.trial} loss=`));
+    const csv = readFileSync(join(dir, 'out', 'trials.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    assert.equal(csv.length, 9);
+    assert.match(csv[0]!, /^trial,index,state,objective,param\.x,param\.y,metric\.loss,metric\.accuracy/);
+  });
+
+  it('records each misbehaving trainer with its reason and goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-bad-'));
+    const file = studyFile(
+      dir,
+      {
+        algorithm: { name: 'grid' },
+        maxTrials: 10,
+        parallelism: 2,
+        maxFailedTrials: 10,
+        trialTimeoutSeconds: 2,
+        parameters: [
+          {
+            name: 'mode',
+            type: 'categorical',
+            values: ['ok', 'crash', 'nometric', 'nan', 'garbage', 'hang'],
+          },
+        ],
+      },
+      ['--mode', '${params.mode}'],
+    );
+    const res = await runCli(['run', file, '--output', join(dir, 'out')], { timeoutMs: 60000 });
+    assert.equal(res.code, 0, res.stderr);
+    const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as Results;
+    const byMode = Object.fromEntries(results.trials.map((t) => [t.formattedParams['mode'], t]));
+    assert.equal(byMode['ok']!.state, 'Succeeded');
+    assert.equal(byMode['garbage']!.state, 'Succeeded', 'metric tokens amid garbage still count');
+    assert.equal(byMode['crash']!.state, 'Failed');
+    assert.equal(byMode['crash']!.reason, 'ExitCode');
+    assert.match(byMode['crash']!.message!, /exited with code 3; last output: .*Traceback/);
+    assert.equal(byMode['nometric']!.state, 'MetricsUnavailable');
+    assert.equal(byMode['nan']!.state, 'Failed');
+    assert.equal(byMode['nan']!.reason, 'ObjectiveNotFinite');
+    assert.equal(byMode['hang']!.state, 'Failed');
+    assert.equal(byMode['hang']!.reason, 'Timeout');
+    assert.equal(results.outcome.reason, 'SearchSpaceExhausted');
+    assert.equal(
+      results.best!.parameters['mode'] === 'ok' || results.best!.parameters['mode'] === 'garbage',
+      true,
+    );
+  });
+
+  it('fails the study once too many trials fail', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-fail-'));
+    const file = studyFile(
+      dir,
+      {
+        algorithm: { name: 'random' },
+        maxTrials: 10,
+        maxFailedTrials: 1,
+        parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }],
+      },
+      ['--mode', 'crash', '--x', '${params.x}'],
+    );
+    const res = await runCli(['run', file, '--output', join(dir, 'out')]);
+    assert.equal(res.code, 1);
+    assert.match(res.stdout, /study failed: 2 trials failed, more than maxFailedTrials \(1\)/);
+  });
+
+  it('reports a missing command as a failed trial, not a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-enoent-'));
+    const manifest = studyFile(
+      dir,
+      {
+        maxTrials: 1,
+        maxFailedTrials: 0,
+        algorithm: { name: 'random' },
+        parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }],
+      },
+      ['${params.x}'],
+    );
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/- node\n/, '- no-such-trainer-binary\n'));
+    const res = await runCli(['run', manifest, '--output', join(dir, 'out')]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /no-such-trainer-binary: command not found/);
+    assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/);
+  });
+
+  it('stops running trials cleanly on Ctrl-C and still writes results', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-int-'));
+    const file = studyFile(
+      dir,
+      {
+        maxTrials: 4,
+        parallelism: 2,
+        algorithm: { name: 'random' },
+        parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }],
+      },
+      ['--x', '${params.x}', '--epochs', '100', '--sleep-ms', '200'],
+    );
+    let sent = false;
+    const run = runCli(['run', file, '--output', join(dir, 'out')], {
+      onStderr: (chunk) => {
+        if (!sent && chunk.includes('started')) {
+          sent = true;
+          setTimeout(() => run.child.kill('SIGINT'), 300);
+        }
+      },
+    });
+    const res = await run;
+    assert.equal(res.code, 130, res.stderr);
+    const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as Results;
+    assert.equal(results.trials.length, 2);
+    assert.ok(results.trials.every((t) => t.state === 'Failed' && t.reason === 'Interrupted'));
+  });
+});
+
+describe('kubetune validate', () => {
+  it('prints field path, line and what is allowed, with no stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-val-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: kubetune.io/v1alpha1
+kind: Study
+metadata: {name: bad}
+spec:
+  algorithm: {name: annealing}
+  parallelism: -2
+  objective: {metric: loss, goal: minimize}
+  parameters:
+    - {name: lr, type: double, min: 0, max: 0.1, log: true}
+  trialTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - {name: t, command: [train, "\${params.momentum}"]}
+`,
+    );
+    const res = await runCli(['validate', file]);
+    assert.equal(res.code, 1);
+    assert.match(
+      res.stderr,
+      /bad\.yaml:5: spec\.algorithm\.name: invalid value "annealing"; allowed: random, grid, sobol, tpe, bayesian, cmaes/,
+    );
+    assert.match(res.stderr, /bad\.yaml:6: spec\.parallelism: must be >= 1, got -2/);
+    assert.match(res.stderr, /bad\.yaml:9: spec\.parameters\[0\]\.min: log: true needs min > 0/);
+    assert.doesNotMatch(res.stderr, /at .*\.(ts|js):\d+/);
+    assert.ok(
+      res.stderr.indexOf('bad.yaml:5:') < res.stderr.indexOf('bad.yaml:9:'),
+      'errors are listed in file order',
+    );
+
+    // Placeholders are checked once the fields they depend on are valid.
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(
+      file,
+      text.replace('annealing', 'random').replace('-2', '2').replace('min: 0,', 'min: 0.001,'),
+    );
+    const second = await runCli(['validate', file]);
+    assert.equal(second.code, 1);
+    assert.match(
+      second.stderr,
+      /bad\.yaml:15: spec\.trialTemplate\.spec\.template\.spec\.containers\[0\]\.command\[1\]: \$\{params\.momentum\} names unknown parameter "momentum" \(parameters: lr\)/,
+    );
+  });
+
+  it('accepts the examples', async () => {
+    const res = await runCli(['validate', 'examples/quickstart.yaml']);
+    assert.equal(res.code, 0, res.stderr);
+  });
+});
