@@ -117,6 +117,11 @@ describe('kubetune-trainer CLI', { concurrency: 2 }, () => {
     // Started from trained weights, not from scratch.
     assert.ok(lines[0]!.val_loss! < firstLines[0]!.val_loss!, 'epoch 3 should improve on a fresh epoch 1');
 
+    // A restart after the last epoch trains nothing and reports the saved final line again.
+    const again = await runTrainer(['--epochs', '3', '--checkpoint-dir', dir, ...QUICK]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, second.stdout);
+
     const other = await runTrainer(['--epochs', '4', '--units', '64', '--checkpoint-dir', dir, ...QUICK]);
     assert.equal(other.code, 2);
     assert.match(other.stderr, /holds a different model \(units: saved 128, requested 64\)/);
