@@ -127,6 +127,8 @@ export async function run(config: TrainerConfig): Promise<number> {
     }
   } finally {
     tf.dispose([trainSet.x, trainSet.y, valSet.x, valSet.y]);
+    model.dispose();
+    optimizer.dispose();
     if (exporter !== undefined) {
       if (config.metricsLingerSeconds > 0) {
         log(`training done; serving metrics for ${config.metricsLingerSeconds}s more`);
