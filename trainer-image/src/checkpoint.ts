@@ -10,9 +10,11 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Architecture } from './model.js';
@@ -37,6 +39,31 @@ export interface Restored {
   lastMetricsLine: string;
 }
 
+/**
+ * Creates the checkpoint directory up front, so a bad path fails before any training. Walks the
+ * parents itself: Node 20's mkdirSync({ recursive: true }) spins forever under /proc.
+ */
+export function prepareCheckpointDir(dir: string): void {
+  const missing: string[] = [];
+  let cur = resolve(dir);
+  while (!existsSync(cur)) {
+    missing.unshift(cur);
+    const parent = dirname(cur);
+    if (parent === cur) break;
+    cur = parent;
+  }
+  try {
+    for (const d of missing) mkdirSync(d);
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    const probe = join(dir, `.write-test-${process.pid}`);
+    closeSync(openSync(probe, 'w'));
+    renameSync(probe, `${probe}.done`);
+    rmSync(`${probe}.done`);
+  } catch (err) {
+    throw new UserError(`--checkpoint-dir ${dir}: cannot write there (${(err as Error).message})`);
+  }
+}
+
 export function saveCheckpoint(
   dir: string,
   model: LayersModel,
@@ -44,7 +71,6 @@ export function saveCheckpoint(
   architecture: Architecture,
   lastMetricsLine: string,
 ): void {
-  mkdirSync(dir, { recursive: true });
   const tensors = model.getWeights();
   const header: Header = {
     version: 1,

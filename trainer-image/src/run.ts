@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from './backend.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, prepareCheckpointDir, saveCheckpoint } from './checkpoint.js';
 import { gatherRows, loadDataDir, loadMnist, type Dataset } from './data.js';
 import { UserError } from './errors.js';
 import type { TrainerConfig } from './flags.js';
@@ -72,6 +72,7 @@ export async function run(config: TrainerConfig): Promise<number> {
   let startEpoch = 0;
   let lastLine: string | undefined;
   if (config.checkpointDir !== undefined) {
+    prepareCheckpointDir(config.checkpointDir);
     const restored = loadCheckpoint(config.checkpointDir, model, architecture);
     if (restored !== undefined) {
       startEpoch = restored.epoch;
@@ -114,7 +115,14 @@ export async function run(config: TrainerConfig): Promise<number> {
           process.stdout.write(`${line}\n`);
           exporter?.update(m);
           if (config.checkpointDir !== undefined) {
-            saveCheckpoint(config.checkpointDir, model, m.epoch, architecture, line);
+            try {
+              saveCheckpoint(config.checkpointDir, model, m.epoch, architecture, line);
+            } catch (err) {
+              throw new UserError(
+                `cannot save the checkpoint in ${config.checkpointDir}: ${(err as Error).message}`,
+                1,
+              );
+            }
           }
           if (config.failOnNan && isDiverged(m)) {
             log(`loss diverged at epoch ${m.epoch} (--fail-on-nan): stopping`);

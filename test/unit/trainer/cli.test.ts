@@ -142,6 +142,13 @@ describe('kubetune-trainer CLI', { concurrency: 2 }, () => {
     assert.match(fold.stderr, /400 samples, 300 for training, 100 for validation \(fold 3 of 4\)/);
   });
 
+  it('refuses an unusable --checkpoint-dir before training', async () => {
+    const r = await runTrainer(['--data-dir', tiny, '--checkpoint-dir', join(tiny, 'data.csv', 'ckpt')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--checkpoint-dir .*: cannot write there \(ENOTDIR/);
+    assert.equal(r.stdout, '');
+  });
+
   it('is deterministic for a seed (split, shuffling, init and dropout)', async () => {
     const args = ['--data-dir', tiny, '--epochs', '2', '--dropout', '0.5', '--backend', 'wasm'];
     const [a, b, c] = await Promise.all([
