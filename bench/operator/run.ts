@@ -5,13 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  Watch,
-  type V1Job,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch, type V1Job } from '@kubernetes/client-node';
 
 const repo = join(import.meta.dirname, '..', '..');
 const { values } = parseArgs({

@@ -4,6 +4,7 @@ import { UserError } from './load-study.js';
 
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
                          [--workers 4] [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
+                         [--lease-duration-seconds 15] [--renew-deadline-seconds 10] [--retry-period-seconds 2]
                          [--max-concurrent-trials N] [--log-level info]
 
 Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
@@ -31,6 +32,9 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       'leader-elect': { type: 'boolean', default: false },
       'lease-namespace': { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'default' },
       'lease-name': { type: 'string', default: 'kubetune-operator' },
+      'lease-duration-seconds': { type: 'string', default: '15' },
+      'renew-deadline-seconds': { type: 'string', default: '10' },
+      'retry-period-seconds': { type: 'string', default: '2' },
       'max-concurrent-trials': { type: 'string' },
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
       help: { type: 'boolean', short: 'h' },
@@ -59,7 +63,18 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       workers: int('workers', values.workers, 1) as number,
       logLevel: values['log-level'],
       ...(values['leader-elect']
-        ? { leaderElection: { namespace: values['lease-namespace'], name: values['lease-name'] } }
+        ? {
+            leaderElection: {
+              namespace: values['lease-namespace'],
+              name: values['lease-name'],
+              leaseDurationMs:
+                (int('lease-duration-seconds', values['lease-duration-seconds'], 1) as number) * 1000,
+              renewDeadlineMs:
+                (int('renew-deadline-seconds', values['renew-deadline-seconds'], 1) as number) * 1000,
+              retryPeriodMs:
+                (int('retry-period-seconds', values['retry-period-seconds'], 1) as number) * 1000,
+            },
+          }
         : {}),
       ...(maxConcurrentTrials !== undefined ? { maxConcurrentTrials } : {}),
     },

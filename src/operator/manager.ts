@@ -77,6 +77,7 @@ export async function runOperator(opts: OperatorOptions, signal: AbortSignal): P
             () => {},
           );
         },
+        onNewLeader: (leader: string) => logger.info({ identity, leader }, 'observed leader'),
         onStoppedLeading: () => {
           metrics.leader.set(0);
           logger.warn({ identity }, 'lost leadership; stopping');

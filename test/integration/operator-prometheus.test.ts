@@ -68,8 +68,9 @@ describe('operator with metrics.source prometheus', () => {
       },
     });
     const study = await waitForStudyEnd(api, ns, 'scraped', 180_000, op);
-    assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(study.status?.conditions));
-    for (const trial of await listTrials(api, ns, 'scraped')) {
+    const trials = await listTrials(api, ns, 'scraped');
+    assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(trials.map((tr) => tr.status)));
+    for (const trial of trials) {
       assert.equal(trial.status?.state, 'Succeeded', `${trial.metadata.name}: ${trial.status?.message}`);
       const steps = (trial.status?.intermediate ?? []).map((p) => p.step);
       assert.ok(steps.length >= 2 && steps.every((s, i) => i === 0 || s > steps[i - 1]!), `steps ${steps}`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { errorMessage } from '../../src/operator/runtime/kube-errors.js';
 import { clients, createTestNamespace, waitFor, type Clients } from './support/cluster.js';
 import {
   applyCrds,
@@ -213,19 +214,19 @@ describe('operator on the real test cluster', () => {
       trialTemplate: fakeTrainerTemplate([]),
     };
     await assert.rejects(createStudy(api, ns, 'bad1', base), (err: Error & { body?: unknown }) =>
-      /min must be less than max/.test(String(err.body ?? err.message)),
+      /min must be less than max/.test(errorMessage(err)),
     );
     await assert.rejects(
       createStudy(api, ns, 'bad2', {
         ...base,
         parameters: [{ name: 'lr', type: 'double', min: 0, max: 1, log: true }],
       }),
-      (err: Error & { body?: unknown }) => /log: true needs min > 0/.test(String(err.body ?? err.message)),
+      (err: unknown) => /log: true needs min > 0/.test(errorMessage(err)),
     );
     await assert.rejects(
       createStudy(api, ns, 'bad3', { ...base, parameters: [{ name: 'o', type: 'categorical', values: [] }] }),
       (err: Error & { body?: unknown }) =>
-        /categorical parameters need a non-empty values list/.test(String(err.body ?? err.message)),
+        /categorical parameters need a non-empty values list/.test(errorMessage(err)),
     );
     await assert.rejects(
       createStudy(api, ns, 'bad4', {
@@ -233,8 +234,7 @@ describe('operator on the real test cluster', () => {
         parameters: [{ name: 'lr', type: 'double', min: 0.01, max: 0.1 }],
         algorithm: { name: 'annealing' },
       }),
-      (err: Error & { body?: unknown }) =>
-        /Unsupported value: "annealing"/.test(String(err.body ?? err.message)),
+      (err: Error & { body?: unknown }) => /Unsupported value: "annealing"/.test(errorMessage(err)),
     );
     await assert.rejects(
       createStudy(api, ns, 'bad5', {
@@ -242,7 +242,7 @@ describe('operator on the real test cluster', () => {
         parameters: [{ name: 'lr', type: 'double', min: 0.01, max: 0.1 }],
         parallelism: -1,
       }),
-      (err: Error & { body?: unknown }) => /parallelism/.test(String(err.body ?? err.message)),
+      (err: unknown) => /parallelism/.test(errorMessage(err)),
     );
   });
 });

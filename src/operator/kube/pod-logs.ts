@@ -61,6 +61,8 @@ export async function streamPodLog(
       }
       const lines = createInterface({ input: res, crlfDelay: Infinity });
       lines.on('line', onLine);
+      // readline re-emits input errors on the interface; unhandled, a reset stream would crash the operator.
+      lines.on('error', reject);
       res.on('error', reject);
       res.on('aborted', () => reject(new Error('log stream aborted')));
       lines.on('close', () => resolve());

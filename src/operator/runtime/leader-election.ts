@@ -34,10 +34,15 @@ export interface LeaderCallbacks {
   onNewLeader?(identity: string): void;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 
 /** Leader election on a coordination.k8s.io/v1 Lease, written by hand (client-node has none). */
@@ -68,11 +73,13 @@ export class LeaderElector {
     let lastRenew = 0;
     let lastLeader: string | undefined;
     while (!this.stopping.signal.aborted) {
+      const attemptStart = Date.now();
       const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
         this.opts.logger.debug({ err: errorMessage(err) }, 'lease update failed');
         return false;
       });
       const now = Date.now();
+      this.opts.logger.trace({ ok, ms: now - attemptStart }, 'lease attempt');
       if (ok) {
         lastRenew = now;
         if (!this.leading) {
@@ -142,9 +149,11 @@ export class LeaderElector {
         (spec.leaseTransitions ?? 0) + (keep ? 0 : 1),
       ),
     };
+    this.opts.logger.trace({ keep }, 'writing lease');
     try {
       this.lease = await this.api.replaceNamespacedLease({ namespace, name, body });
     } catch (err) {
+      this.opts.logger.trace({ err: errorMessage(err) }, 'lease write failed');
       if (isConflict(err)) return false;
       throw err;
     }
