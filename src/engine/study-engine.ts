@@ -31,7 +31,10 @@ export interface BestTrialView {
 
 /** Engine options that are not part of the Study spec. */
 export interface EngineOptions {
-  /** Count a pruned trial's best intermediate value when choosing the best trial. */
+  /**
+   * Count a pruned trial's best intermediate value when choosing the best trial. Also enabled by
+   * `earlyStopping.settings.countPrunedInBest: true` (either one turns it on).
+   */
   countPrunedInBest?: boolean;
 }
 
@@ -45,11 +48,17 @@ export class StudyEngine {
   private readonly sampler: Sampler;
   private readonly pruner: Pruner | undefined;
   private readonly capacity: number | undefined;
+  private readonly options: EngineOptions;
 
   constructor(
     readonly spec: StudyConfig,
-    private readonly options: EngineOptions = {},
+    options: EngineOptions = {},
   ) {
+    this.options = {
+      ...options,
+      countPrunedInBest:
+        options.countPrunedInBest === true || spec.earlyStopping?.settings['countPrunedInBest'] === true,
+    };
     this.space = new SearchSpace(spec.parameters);
     const factory = SAMPLERS[spec.algorithm.name];
     if (!factory) {
