@@ -147,6 +147,34 @@ describe('operator lifecycle on the real test cluster', () => {
     );
   });
 
+  it('prunes losing trials with ASHA: the Trial records Pruned with its step and the Job is deleted', async (t) => {
+    const ns = await createTestNamespace(t, c, 'op-asha');
+    const op = startOperator(['--namespaces', ns]);
+    operators.push(op);
+    await createStudy(api, ns, 'pruned', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'random' },
+      earlyStopping: { name: 'asha', settings: { minResource: 1, maxResource: 9, reductionFactor: 3 } },
+      parameters: xy,
+      maxTrials: 9,
+      parallelism: 3,
+      seed: 3,
+      trialTemplate: fakeTrainerTemplate(['--x=${params.x}', '--y=${params.y}', '--epochs=9', '--sleep-ms=400']),
+    });
+    const study = await waitForStudyEnd(api, ns, 'pruned', 180_000, op);
+    assert.equal(study.status?.phase, 'Succeeded');
+    const trials = await listTrials(api, ns, 'pruned');
+    const pruned = trials.filter((tr) => tr.status?.state === 'Pruned');
+    assert.ok(pruned.length >= 1, trials.map((tr) => `${tr.metadata.name}:${tr.status?.state}`).join(' '));
+    for (const tr of pruned) {
+      assert.match(tr.status?.message ?? '', /asha: at rung/);
+      assert.ok(typeof tr.status?.prunedAtStep === 'number' && tr.status.prunedAtStep < 9);
+    }
+    const jobs = new Set((await c.batch.listNamespacedJob({ namespace: ns })).items.map((j) => j.metadata?.name));
+    for (const tr of pruned) assert.ok(!jobs.has(tr.metadata.name), `job of pruned ${tr.metadata.name} still exists`);
+    assert.ok(trials.some((tr) => tr.status?.state === 'Succeeded'));
+  });
+
   it('with two replicas only the leader reconciles, and a killed leader hands over within the lease duration', async (t) => {
     const ns = await createTestNamespace(t, c, 'op-leader');
     const coordination = c.kc.makeApiClient(CoordinationV1Api);

@@ -57,6 +57,8 @@ const stateOf = (t: TrialObject): TrialState => t.status?.state ?? 'Pending';
 export class StudyReconciler {
   private readonly store: TrialStore;
   private readonly engines = new Map<string, { generation: number; engine: StudyEngine }>();
+  /** Last step each running trial was judged at: pruners judge a new report once, not every reconcile. */
+  private readonly judgedStep = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.store = new TrialStore(deps.clients);
@@ -258,6 +260,10 @@ export class StudyReconciler {
           }
           requeueIn(limit - ran);
         }
+        const lastStep = entry.view.intermediate.at(-1)?.step;
+        const uid = trial.metadata.uid ?? trial.metadata.name;
+        if (lastStep === undefined || this.judgedStep.get(uid) === lastStep) return false;
+        this.judgedStep.set(uid, lastStep);
         const decision = engine.prune(
           entry.view,
           entries.map((e) => e.view),
@@ -342,6 +348,7 @@ export class StudyReconciler {
     }
     await this.store.patchTrialStatus(namespace, trial.metadata.name, full);
     this.deps.tracker.stop(trial);
+    this.judgedStep.delete(trial.metadata.uid ?? trial.metadata.name);
     trial.status = { ...(trial.status ?? {}), ...full } as TrialStatus;
     entry.view = {
       ...entry.view,
