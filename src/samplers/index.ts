@@ -1,5 +1,6 @@
 import type { AlgorithmName } from '../api/study.js';
 import type { SamplerFactory } from '../engine/sampler.js';
+import { createBayesianSampler } from './bayesian.js';
 import { createGridSampler } from './grid.js';
 import { createRandomSampler } from './random.js';
 import { createSobolSampler } from './sobol.js';
@@ -11,4 +12,5 @@ export const SAMPLERS: Partial<Record<AlgorithmName, SamplerFactory>> = {
   grid: createGridSampler,
   sobol: createSobolSampler,
   tpe: createTpeSampler,
+  bayesian: createBayesianSampler,
 };

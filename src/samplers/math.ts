@@ -32,14 +32,20 @@ export const normPdf = (z: number): number => Math.exp(normLogPdf(z));
 
 /**
  * log(z·Φ(z) + φ(z)), the part of expected improvement that depends on z = (best − μ)/σ.
- * Direct for z > −5; below that the two terms cancel, so an asymptotic series is used
- * (h(z) ≈ φ(z)/z² · (1 − 3/z² + 15/z⁴ − 105/z⁶)), which keeps the gradient of the acquisition
+ * Direct for z > −6; below that the two terms cancel, so the asymptotic series
+ * h(z) ≈ φ(z)/z² · Σ (−1)^k (2k+1)!!/z^{2k} (seven terms) is used, which keeps the acquisition
  * informative far from the incumbent instead of underflowing to −∞.
  */
 export function logH(z: number): number {
-  if (z > -5) return Math.log(z * normCdf(z) + normPdf(z));
-  const z2 = z * z;
-  return normLogPdf(z) - Math.log(z2) + Math.log(1 - 3 / z2 + 15 / (z2 * z2) - 105 / (z2 * z2 * z2));
+  if (z > -6) return Math.log(z * normCdf(z) + normPdf(z));
+  const inv = 1 / (z * z);
+  let term = 1;
+  let sum = 1;
+  for (let k = 1; k <= 6; k++) {
+    term *= -(2 * k + 1) * inv;
+    sum += term;
+  }
+  return normLogPdf(z) + Math.log(inv) + Math.log(sum);
 }
 
 /** log expected improvement (minimisation) for a Gaussian N(mu, sigma²) below `best`. */

@@ -4,7 +4,10 @@ import { createStudy } from '../../../src/engine/ask-tell.js';
 import { inSpace, mixedObjective, mixedParameters, runStudy } from './common.js';
 
 // Behaviour every model-based sampler shares. Budgets are small to keep the suite fast.
-const SAMPLERS = [{ name: 'tpe' as const, settings: { nStartup: 5 } }];
+const SAMPLERS = [
+  { name: 'tpe' as const, settings: { nStartup: 5 } },
+  { name: 'bayesian' as const, settings: { nInitial: 5, nCandidates: 300, localSteps: 10 } },
+];
 
 for (const { name, settings } of SAMPLERS) {
   describe(`${name} sampler (shared contract)`, () => {
