@@ -46,7 +46,7 @@ export function readBayesianOptions(settings: Readonly<Record<string, unknown>>)
     nInitial: r.number('nInitial', { default: 0, min: 0, max: 10_000, integer: true }),
     nCandidates: r.number('nCandidates', { default: 2000, min: 10, max: 100_000, integer: true }),
     maxObservations: r.number('maxObservations', { default: 300, min: 10, max: 5000, integer: true }),
-    fitObservations: r.number('fitObservations', { default: 120, min: 5, max: 5000, integer: true }),
+    fitObservations: r.number('fitObservations', { default: 100, min: 5, max: 5000, integer: true }),
     outputWarp: r.choice('outputWarp', ['log', 'none'] as const, 'log'),
     localSteps: r.number('localSteps', { default: 30, min: 0, max: 1000, integer: true }),
   };
