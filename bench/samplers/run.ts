@@ -72,6 +72,7 @@ if (!skipRuns) {
       for (const sampler of samplers)
         for (let seed = 0; seed < seeds; seed++) {
           const t0 = performance.now();
+          if (sampler === 'cmaes' && fns[fi]!.parameters.some((p) => p.type === 'categorical')) continue;
           const trace = await runOnce(fi, sampler, seed, batch);
           const fn = fns[fi]!;
           for (const budget of budgets) {

@@ -1,6 +1,7 @@
 import type { AlgorithmName } from '../api/study.js';
 import type { SamplerFactory } from '../engine/sampler.js';
 import { createBayesianSampler } from './bayesian.js';
+import { createCmaesSampler } from './cmaes.js';
 import { createGridSampler } from './grid.js';
 import { createRandomSampler } from './random.js';
 import { createSobolSampler } from './sobol.js';
@@ -13,4 +14,5 @@ export const SAMPLERS: Partial<Record<AlgorithmName, SamplerFactory>> = {
   sobol: createSobolSampler,
   tpe: createTpeSampler,
   bayesian: createBayesianSampler,
+  cmaes: createCmaesSampler,
 };
