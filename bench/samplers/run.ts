@@ -93,6 +93,7 @@ if (!skipRuns) {
   for (const fn of fns)
     for (const batch of batches)
       for (const sampler of samplers) {
+        if (!regret.has(`${fn.name}|${sampler}|${batch}|${budgets[0]}`)) continue;
         const row = budgets.map((b) =>
           median(regret.get(`${fn.name}|${sampler}|${batch}|${b}`) ?? [NaN]).toFixed(2),
         );
