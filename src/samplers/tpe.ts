@@ -1,0 +1,237 @@
+import type { Assignment } from '../api/parameter.js';
+import { Rng } from '../engine/rng.js';
+import type { Sampler, SamplerFactory } from '../engine/sampler.js';
+import type { SearchSpace } from '../engine/search-space.js';
+import { SettingsReader } from '../engine/settings.js';
+import { bucketOf, categoryCounts, collectHistory, snap } from './history.js';
+import { erfc, logSumExp } from './math.js';
+import { ScrambledSobol } from './sobol.js';
+
+/**
+ * Multivariate Tree-structured Parzen Estimator (Bergstra et al. 2011; the multivariate form of
+ * Falkner et al. 2018 as in Optuna). Observations are split into the best `gamma` share ("below",
+ * at most `maxBelow`) and the rest; each group becomes a product-kernel mixture on the unit cube
+ * with a broad prior component, and the next point is the candidate drawn from the "below"
+ * mixture that maximises log l(x) − log g(x).
+ *
+ * Pending trials and earlier points of the same batch join the "above" group (constant liar with
+ * the worst value), which pushes a batch apart.
+ */
+export interface TpeOptions {
+  nStartup: number;
+  nCandidates: number;
+  gamma: number;
+  maxBelow: number;
+  priorWeight: number;
+  constantLiar: boolean;
+}
+
+/** A component-by-dimension mixture of truncated Gaussians (numeric) and categorical kernels. */
+class Parzen {
+  readonly logWeights: number[];
+  /** Per numeric dim, the bandwidth shared by the observation kernels. */
+  private readonly sigma: number[];
+
+  constructor(
+    private readonly points: number[][],
+    weights: number[],
+    private readonly counts: number[],
+    private readonly priorWeight: number,
+  ) {
+    const d = counts.length;
+    const n = points.length;
+    const total = weights.reduce((a, b) => a + b, 0) + priorWeight;
+    this.logWeights = [...weights, priorWeight].map((w) => Math.log(w / total));
+    // Scott-style rule as in Optuna's multivariate TPE, floored at half a bucket for discrete axes
+    // so neighbouring values keep some mass.
+    const base = 0.2 * Math.max(n, 1) ** (-1 / (d + 4));
+    this.sigma = counts.map((k) => Math.min(1, Math.max(base, k > 0 ? 0 : 0.01)));
+  }
+
+  /** Clamps per-dimension minimum bandwidths for stepped/int numeric dims. */
+  floorSigma(space: SearchSpace): void {
+    space.dims.forEach((dim, i) => {
+      if (dim.type !== 'categorical' && dim.values)
+        this.sigma[i] = Math.max(this.sigma[i] as number, 0.5 / dim.values.length);
+      else if (dim.type === 'int')
+        this.sigma[i] = Math.max(this.sigma[i] as number, 0.5 / (dim.max - dim.min + 1));
+    });
+  }
+
+  private catLogProb(c: number, obs: number | undefined, k: number): number {
+    if (obs === undefined) return -Math.log(k);
+    const a = this.priorWeight / k;
+    return Math.log(((c === obs ? 1 : 0) + a) / (1 + this.priorWeight));
+  }
+
+  logPdf(x: readonly number[]): number {
+    const n = this.points.length;
+    const terms = new Array<number>(n + 1);
+    for (let j = 0; j <= n; j++) {
+      const p = this.points[j];
+      let s = this.logWeights[j] as number;
+      for (let i = 0; i < x.length; i++) {
+        const k = this.counts[i] as number;
+        const xi = x[i] as number;
+        if (k > 0) {
+          s += this.catLogProb(bucketOf(xi, k), p ? bucketOf(p[i] as number, k) : undefined, k);
+        } else {
+          const mu = p ? (p[i] as number) : 0.5;
+          const sg = p ? (this.sigma[i] as number) : 1;
+          s += truncNormLogPdf(xi, mu, sg);
+        }
+      }
+      terms[j] = s;
+    }
+    return logSumExp(terms);
+  }
+
+  sample(rng: Rng): number[] {
+    const u = rng.float();
+    let acc = 0;
+    let j = 0;
+    for (; j < this.logWeights.length - 1; j++) {
+      acc += Math.exp(this.logWeights[j] as number);
+      if (u < acc) break;
+    }
+    const p = this.points[j]; // undefined → prior component
+    return this.counts.map((k, i) => {
+      if (k > 0) {
+        if (!p) return (rng.int(k) + 0.5) / k;
+        const obs = bucketOf(p[i] as number, k);
+        const a = this.priorWeight / k;
+        let r = rng.float() * (1 + this.priorWeight);
+        for (let c = 0; c < k; c++) {
+          r -= (c === obs ? 1 : 0) + a;
+          if (r < 0) return (c + 0.5) / k;
+        }
+        return (k - 0.5) / k;
+      }
+      const mu = p ? (p[i] as number) : 0.5;
+      const sg = p ? (this.sigma[i] as number) : 1;
+      for (let t = 0; t < 64; t++) {
+        const v = mu + sg * rng.normal();
+        if (v >= 0 && v < 1) return v;
+      }
+      return rng.float();
+    });
+  }
+}
+
+function truncNormLogPdf(x: number, mu: number, sigma: number): number {
+  const z = (x - mu) / sigma;
+  const mass = 0.5 * (erfc(-(1 - mu) / (sigma * Math.SQRT2)) - erfc(mu / (sigma * Math.SQRT2)));
+  return -0.5 * z * z - Math.log(sigma * Math.sqrt(2 * Math.PI) * Math.max(mass, 1e-300));
+}
+
+/** Optuna's default weights: uniform for the last 25 observations, a ramp for older ones. */
+function ageWeights(n: number): number[] {
+  if (n < 25) return new Array<number>(n).fill(1);
+  const ramp = n - 25;
+  return Array.from({ length: n }, (_, i) =>
+    i < ramp ? (ramp === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (ramp - 1)) : 1,
+  );
+}
+
+export function readTpeOptions(settings: Readonly<Record<string, unknown>>): TpeOptions {
+  const r = new SettingsReader(settings, 'algorithm.settings');
+  const opts: TpeOptions = {
+    nStartup: r.number('nStartup', { default: 10, min: 1, max: 10_000, integer: true }),
+    nCandidates: r.number('nCandidates', { default: 24, min: 1, max: 10_000, integer: true }),
+    gamma: r.number('gamma', { default: 0.1, min: 0.01, max: 0.5 }),
+    maxBelow: r.number('maxBelow', { default: 25, min: 1, max: 10_000, integer: true }),
+    priorWeight: r.number('priorWeight', { default: 1, min: 0.01, max: 100 }),
+    constantLiar: r.boolean('constantLiar', true),
+  };
+  r.rejectUnknown();
+  return opts;
+}
+
+export const createTpeSampler: SamplerFactory = (settings) => {
+  const opts = readTpeOptions(settings);
+  const sampler: Sampler = {
+    async suggest(ctx, indices) {
+      const { space } = ctx;
+      const h = collectHistory(ctx);
+      const counts = categoryCounts(space);
+      const sobol = new ScrambledSobol(space.size, ctx.seed);
+      const out: Assignment[] = [];
+      // Points of this batch so far, treated like pending trials.
+      const batch: number[][] = [];
+      for (const index of indices) {
+        let a: Assignment | undefined;
+        if (h.x.length < opts.nStartup) {
+          a = space.fromUnit(sobol.point(index));
+        } else {
+          a = tpePoint(
+            space,
+            counts,
+            opts,
+            h.x,
+            h.y,
+            h.index,
+            [...h.pending, ...batch],
+            new Rng(ctx.seed, 'tpe', index),
+            h.keys,
+          );
+        }
+        const u = space.toUnit(a);
+        batch.push(u);
+        h.keys.add(space.key(a));
+        out.push(a);
+      }
+      return out;
+    },
+  };
+  return sampler;
+};
+
+function tpePoint(
+  space: SearchSpace,
+  counts: number[],
+  opts: TpeOptions,
+  x: number[][],
+  y: number[],
+  index: number[],
+  pending: number[][],
+  rng: Rng,
+  keys: Set<string>,
+): Assignment {
+  const n = x.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => (y[a] as number) - (y[b] as number) || (index[a] as number) - (index[b] as number),
+  );
+  const nBelow = Math.min(Math.ceil(opts.gamma * n), opts.maxBelow);
+  const below = order.slice(0, nBelow);
+  // The rest, oldest first so the age ramp down-weights old points; liars are the newest.
+  const aboveIdx = order.slice(nBelow).sort((a, b) => (index[a] as number) - (index[b] as number));
+  const abovePts = aboveIdx.map((i) => x[i] as number[]);
+  if (opts.constantLiar) abovePts.push(...pending);
+  const l = new Parzen(
+    below.map((i) => x[i] as number[]),
+    new Array<number>(below.length).fill(1),
+    counts,
+    opts.priorWeight,
+  );
+  const g = new Parzen(abovePts, ageWeights(abovePts.length), counts, opts.priorWeight);
+  l.floorSigma(space);
+  g.floorSigma(space);
+
+  let best: { score: number; a: Assignment } | undefined;
+  let fallback: Assignment | undefined;
+  for (let c = 0; c < opts.nCandidates; c++) {
+    const u = snap(space, l.sample(rng));
+    const a = space.fromUnit(u);
+    fallback ??= a;
+    if (keys.has(space.key(a))) continue;
+    const score = l.logPdf(u) - g.logPdf(u);
+    if (!best || score > best.score) best = { score, a };
+  }
+  if (best) return best.a;
+  // Every candidate repeats an earlier trial (small discrete spaces): fall back to random points.
+  for (let t = 0; t < 64; t++) {
+    const a = space.fromUnit(rng.unitVector(space.size));
+    if (!keys.has(space.key(a))) return a;
+  }
+  return fallback as Assignment;
+}
