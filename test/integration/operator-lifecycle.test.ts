@@ -159,7 +159,12 @@ describe('operator lifecycle on the real test cluster', () => {
       maxTrials: 9,
       parallelism: 3,
       seed: 3,
-      trialTemplate: fakeTrainerTemplate(['--x=${params.x}', '--y=${params.y}', '--epochs=9', '--sleep-ms=400']),
+      trialTemplate: fakeTrainerTemplate([
+        '--x=${params.x}',
+        '--y=${params.y}',
+        '--epochs=9',
+        '--sleep-ms=400',
+      ]),
     });
     const study = await waitForStudyEnd(api, ns, 'pruned', 180_000, op);
     assert.equal(study.status?.phase, 'Succeeded');
@@ -170,8 +175,11 @@ describe('operator lifecycle on the real test cluster', () => {
       assert.match(tr.status?.message ?? '', /asha: at rung/);
       assert.ok(typeof tr.status?.prunedAtStep === 'number' && tr.status.prunedAtStep < 9);
     }
-    const jobs = new Set((await c.batch.listNamespacedJob({ namespace: ns })).items.map((j) => j.metadata?.name));
-    for (const tr of pruned) assert.ok(!jobs.has(tr.metadata.name), `job of pruned ${tr.metadata.name} still exists`);
+    const jobs = new Set(
+      (await c.batch.listNamespacedJob({ namespace: ns })).items.map((j) => j.metadata?.name),
+    );
+    for (const tr of pruned)
+      assert.ok(!jobs.has(tr.metadata.name), `job of pruned ${tr.metadata.name} still exists`);
     assert.ok(trials.some((tr) => tr.status?.state === 'Succeeded'));
   });
 
