@@ -9,5 +9,7 @@ npm run --silent typecheck
 echo "==> lint"
 npm run --silent lint
 npm run --silent format:check
+echo "==> helm (test/cluster/build-helm.sh: built from its Go module once, then cached)"
+bash test/cluster/build-helm.sh >/dev/null
 echo "==> unit tests"
 npm run --silent test:unit
