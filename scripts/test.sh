@@ -13,3 +13,13 @@ echo "==> helm (test/cluster/build-helm.sh: built from its Go module once, then 
 bash test/cluster/build-helm.sh >/dev/null
 echo "==> unit tests"
 npm run --silent test:unit
+echo "==> test cluster (test/cluster/up: builds once, then starts in seconds)"
+cluster_status="$(mktemp)"
+KUBETUNE_CLUSTER_STATUS_FILE="$cluster_status" bash test/cluster/up
+# Stop the cluster afterwards only if this run started it; a developer's running one stays.
+if [ "$(cat "$cluster_status")" = started ]; then
+  trap 'bash test/cluster/down' EXIT
+fi
+rm -f "$cluster_status"
+echo "==> integration tests"
+npm run --silent test:integration
