@@ -1,6 +1,6 @@
 // Runs the Helm CLI for the chart tests. Helm has no Debian package, so test/cluster/build-helm.sh
 // builds it from its Go module (once; cached). KUBETUNE_HELM points at another helm 3 binary.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,4 +85,20 @@ export function findObject(objs: K8sObject[], kind: string, name?: string, names
   );
   if (!found) throw new Error(`no ${kind} ${namespace ?? ''}/${name ?? '*'} in the rendered chart`);
   return found;
+}
+
+/** Like helm() but without blocking the event loop, for slow cluster operations (install --wait). */
+export function helmAsync(args: string[], opts: { timeoutMs?: number } = {}): Promise<HelmResult> {
+  const path = helmPath();
+  return new Promise((resolvePromise) => {
+    execFile(
+      path,
+      args,
+      { timeout: opts.timeoutMs ?? 300_000, maxBuffer: 32 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+  });
 }
