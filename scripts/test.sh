@@ -9,6 +9,8 @@ npm run --silent typecheck
 echo "==> lint"
 npm run --silent lint
 npm run --silent format:check
+echo "==> helm (test/cluster/build-helm.sh: built from its Go module once, then cached)"
+bash test/cluster/build-helm.sh >/dev/null
 echo "==> unit tests"
 npm run --silent test:unit
 echo "==> test cluster (test/cluster/up: builds once, then starts in seconds)"

@@ -1,0 +1,158 @@
+// Renders docs/study-reference.md from the zod schema of a Study's spec, so the reference cannot
+// drift from what `kubetune validate`, the local runner and the CRD accept. The schema carries
+// types, defaults, enums and bounds; NOTES adds a sentence where a field needs one, and the
+// unit test fails when a note names a field that no longer exists.
+import { z } from 'zod';
+import { StudySpec } from '../src/api/study.js';
+
+type Schema = {
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  additionalProperties?: Schema | boolean;
+  enum?: unknown[];
+  default?: unknown;
+  description?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  pattern?: string;
+  anyOf?: Schema[];
+};
+
+/** One sentence per field where the type and bounds alone do not say enough. */
+export const NOTES: Record<string, string> = {
+  parameters: 'The search space: one entry per hyperparameter, substituted as `${params.NAME}`.',
+  'parameters[].min': 'Lower bound (double and int).',
+  'parameters[].max': 'Upper bound (double and int).',
+  'parameters[].log': 'Sample on a log scale; needs min > 0, cannot be combined with step.',
+  'parameters[].step': 'Grid spacing from min; int parameters need whole numbers.',
+  'parameters[].values': 'The choices of a categorical parameter.',
+  'objective.metric': 'Metric whose final value ranks trials.',
+  'objective.target': 'The study stops as soon as a trial reaches this value.',
+  'objective.additionalMetrics': 'Other metrics recorded with each trial.',
+  'algorithm.name': 'Sampler; see docs/algorithms.md.',
+  'algorithm.settings': 'Sampler-specific settings; each sampler names the field it rejects.',
+  earlyStopping: 'Pruner that stops unpromising trials from their intermediate values.',
+  maxTrials: 'Trials to run in total.',
+  parallelism: 'Trials of this study running at once.',
+  maxFailedTrials: 'The study fails once more trials than this have failed.',
+  seed: 'Seed of the sampler; the same seed and spec give the same trials.',
+  'metrics.source': '`logs`: parse the primary container log; `prometheus`: read /metrics.',
+  'metrics.format': '`keyvalue`: `epoch=3 loss=0.29`; `json`: one object per line; `regex`: named groups.',
+  'metrics.regex': 'Pattern with named groups `name` and `value` (optionally `step`).',
+  'metrics.stepKeys': 'Keys that carry the step of a line; the first present wins.',
+  'metrics.strategy': "How a trial's final value is chosen from its reports.",
+  'metrics.strategies': 'Per-metric overrides of strategy.',
+  'metrics.maxIntermediateValues': 'Intermediate values kept per trial; older points are thinned.',
+  'metrics.prometheus.mode': "`scrape`: the trial pod's own endpoint; `query`: a Prometheus server.",
+  'metrics.prometheus.port': "Port of the trial pod's metrics endpoint (mode scrape).",
+  'metrics.prometheus.queries':
+    'PromQL per metric (mode query); `${trial.name}`, `${trial.namespace}`, `${study.name}` are substituted.',
+  'metrics.prometheus.url': 'Prometheus HTTP API base URL (mode query).',
+  trialTimeoutSeconds: 'A trial running longer than this fails.',
+  pendingTimeoutSeconds: "A trial whose pod stays unscheduled this long fails (e.g. GPUs that don't exist).",
+  suspend: 'Pause: running trials finish, no new ones start.',
+  trialTemplate: 'How a trial runs: a batch/v1 Job template.',
+  'trialTemplate.primaryContainerName': 'Container whose logs carry the metrics (default: the first).',
+  'trialTemplate.spec': 'A batch/v1 JobSpec; fields not listed here pass through to the Job unchanged.',
+};
+
+export interface Row {
+  path: string;
+  type: string;
+  required: boolean;
+  default?: unknown;
+  constraints: string[];
+  description?: string;
+}
+
+function typeOf(s: Schema): string {
+  if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
+  if (s.enum) return 'enum';
+  const t = Array.isArray(s.type) ? s.type.join(' or ') : (s.type ?? 'any');
+  if (t === 'array' && s.items) return `${typeOf(s.items)}[]`;
+  if (t === 'object' && !s.properties && typeof s.additionalProperties === 'object') {
+    const v = typeOf(s.additionalProperties);
+    return v === 'any' ? 'object' : `map of ${v}`;
+  }
+  return t;
+}
+
+function constraintsOf(s: Schema): string[] {
+  const out: string[] = [];
+  if (s.enum) out.push(s.enum.map((v) => `\`${String(v)}\``).join(', '));
+  if (s.minimum !== undefined && s.minimum > Number.MIN_SAFE_INTEGER) out.push(`>= ${s.minimum}`);
+  if (s.exclusiveMinimum !== undefined) out.push(`> ${s.exclusiveMinimum}`);
+  // zod's .int() adds the safe-integer range; it says nothing to a reader.
+  if (s.maximum !== undefined && s.maximum < Number.MAX_SAFE_INTEGER) out.push(`<= ${s.maximum}`);
+  if (s.exclusiveMaximum !== undefined) out.push(`< ${s.exclusiveMaximum}`);
+  if (s.minLength !== undefined && s.minLength > 0) out.push(`length >= ${s.minLength}`);
+  if (s.maxLength !== undefined) out.push(`length <= ${s.maxLength}`);
+  if (s.minItems !== undefined && s.minItems > 0) out.push(`items >= ${s.minItems}`);
+  if (s.maxItems !== undefined) out.push(`items <= ${s.maxItems}`);
+  if (s.pattern) out.push(`pattern \`${s.pattern}\``);
+  return out;
+}
+
+function walk(s: Schema, path: string, required: boolean, rows: Row[]): void {
+  const row: Row = { path, type: typeOf(s), required, constraints: constraintsOf(s) };
+  if (s.default !== undefined) row.default = s.default;
+  const description = NOTES[path] ?? s.description;
+  if (description) row.description = description;
+  rows.push(row);
+  walkChildren(s, path, rows);
+}
+
+function walkChildren(s: Schema, path: string, rows: Row[]): void {
+  const prefix = path ? `${path}.` : '';
+  for (const [name, child] of Object.entries(s.properties ?? {})) {
+    walk(child, prefix + name, (s.required ?? []).includes(name), rows);
+  }
+  // An array of objects is described by its items' fields, listed under `path[]`.
+  if (s.items?.properties) walkChildren(s.items, `${path}[]`, rows);
+}
+
+export function studyReferenceRows(): Row[] {
+  const schema = z.toJSONSchema(StudySpec, { io: 'input', unrepresentable: 'any' }) as Schema;
+  const rows: Row[] = [];
+  walkChildren(schema, '', rows);
+  return rows;
+}
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function renderStudyReference(): string {
+  const lines = [
+    '<!-- Generated from src/api by `npm run gen:docs` (scripts/gen-docs.ts). Do not edit. -->',
+    '',
+    '# Study reference',
+    '',
+    '`apiVersion: kubetune.io/v1alpha1`, `kind: Study`. Every field of `spec`, as `kubetune validate`,',
+    'the local runner and the CRD check them. Fields marked **yes** are required; the others take',
+    'the default shown or stay unset. Cross-field rules (for example "double and int parameters need',
+    'both min and max") are reported by `kubetune validate` with the field they concern.',
+    '',
+    '| Field | Type | Required | Default | Constraints | Description |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of studyReferenceRows()) {
+    const def = r.default === undefined ? '' : `\`${JSON.stringify(r.default)}\``;
+    lines.push(
+      `| \`spec.${r.path}\` | ${cell(r.type)} | ${r.required ? 'yes' : ''} | ${cell(def)} | ${cell(r.constraints.join('; '))} | ${cell(r.description ?? '')} |`,
+    );
+  }
+  lines.push(
+    '',
+    'In `trialTemplate` command, args and env values, `${params.NAME}`, `${trial.name}`,',
+    '`${trial.index}` and `${study.name}` are substituted without a shell; `$${` is a literal `${`.',
+    '',
+  );
+  return lines.join('\n');
+}
