@@ -13,11 +13,13 @@ export const PrometheusSpec = withRules(
     port: z.number().int().min(1).max(65535).optional(),
     path: z.string().max(253).default('/metrics'),
     intervalSeconds: z.number().positive().max(3600).default(5),
+    /** Prefix of the exported series: metric `val_loss` is read from `<prefix>val_loss`. */
+    metricPrefix: z.string().max(253).default(''),
     /** Base URL of the Prometheus HTTP API, for mode query. */
     url: z.string().max(2048).optional(),
     /**
      * PromQL per metric for mode query; `${trial.name}`, `${trial.namespace}` and `${study.name}`
-     * are substituted. Without it the query is `<metric>{kubetune_trial="<trial>"}`.
+     * are substituted. Without it the query is `<prefix><metric>{trial="<trial>"}`.
      */
     queries: z.record(z.string(), z.string().max(4096)).optional(),
   }),

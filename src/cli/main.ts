@@ -2,12 +2,17 @@ import { readFileSync } from 'node:fs';
 import { runCommand } from './run-command.js';
 import { UserError } from './load-study.js';
 import { validateCommand } from './validate-command.js';
+import { operatorCommand } from './operator-command.js';
+import { statusCommand, trialsCommand } from './cluster-read-commands.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   run: { run: runCommand, help: 'run a study on this machine, trials as local processes' },
   validate: { run: validateCommand, help: 'check Study manifests and print precise errors' },
+  operator: { run: operatorCommand, help: 'run the operator against a cluster (kubeconfig or in-cluster)' },
+  status: { run: statusCommand, help: "show a cluster study's status and best trial" },
+  trials: { run: trialsCommand, help: "list a cluster study's trials" },
 };
 
 function usage(): string {

@@ -105,6 +105,14 @@ export class MetricCollector {
     return [...this.points];
   }
 
+  /** Latest finite value of every tracked metric, as reported so far. */
+  latest(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, s] of this.series)
+      if (s.last !== undefined && Number.isFinite(s.last)) out[name] = s.last;
+    return out;
+  }
+
   /** Final values by strategy; the objective must exist and be finite. */
   final(): FinalResult {
     const metric = this.spec.objective.metric;

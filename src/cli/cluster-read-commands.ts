@@ -1,0 +1,131 @@
+import { parseArgs } from 'node:util';
+import { loadKubeConfig, makeClients } from '../operator/kube/clients.js';
+import {
+  GROUP,
+  LABEL_STUDY,
+  STUDY_PLURAL,
+  TRIAL_PLURAL,
+  VERSION,
+  type StudyObject,
+  type TrialObject,
+} from '../operator/kube/resources.js';
+import { errorMessage, isNotFound } from '../operator/runtime/kube-errors.js';
+import { UserError } from './load-study.js';
+
+function args(argv: string[], usage: string) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      kubeconfig: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+    },
+  });
+  if (positionals.length !== 1) throw new UserError(usage);
+  const kc = loadKubeConfig(values.kubeconfig);
+  const namespace = values.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  return {
+    name: positionals[0] as string,
+    namespace,
+    clients: makeClients(kc),
+    json: values.output === 'json',
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+async function getStudy(
+  c: ReturnType<typeof makeClients>,
+  namespace: string,
+  name: string,
+): Promise<StudyObject> {
+  try {
+    return (await c.custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: STUDY_PLURAL,
+      name,
+    })) as StudyObject;
+  } catch (err) {
+    if (isNotFound(err)) throw new UserError(`study ${namespace}/${name} not found`);
+    throw new UserError(`cannot read study ${namespace}/${name}: ${errorMessage(err)}`);
+  }
+}
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { name, namespace, clients, json } = args(
+    argv,
+    'usage: kubetune status STUDY [-n NAMESPACE] [--kubeconfig PATH] [-o json]',
+  );
+  const study = await getStudy(clients, namespace, name);
+  if (json) {
+    console.log(JSON.stringify(study.status ?? {}, null, 2));
+    return 0;
+  }
+  const s = study.status ?? {};
+  const c = s.trials;
+  console.log(`study ${namespace}/${name}: ${s.phase ?? 'Pending'}`);
+  if (c)
+    console.log(
+      `trials: ${c.total} total, ${c.running} running, ${c.pending} pending, ${c.succeeded} succeeded, ${c.failed} failed, ${c.pruned} pruned, ${c.metricsUnavailable} without metrics`,
+    );
+  for (const cond of s.conditions ?? [])
+    if (cond.status === 'True')
+      console.log(`${cond.type}: ${cond.reason}${cond.message ? ` — ${cond.message}` : ''}`);
+  if (s.bestTrial) {
+    console.log(`best trial: ${s.bestTrial.name} value=${s.bestTrial.value}`);
+    for (const [k, v] of Object.entries(s.bestTrial.parameters)) console.log(`  ${k}: ${v}`);
+  }
+  return 0;
+}
+
+export async function trialsCommand(argv: string[]): Promise<number> {
+  const { name, namespace, clients, json } = args(
+    argv,
+    'usage: kubetune trials STUDY [-n NAMESPACE] [--kubeconfig PATH] [-o json]',
+  );
+  await getStudy(clients, namespace, name);
+  const list = (await clients.custom.listNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: TRIAL_PLURAL,
+    labelSelector: `${LABEL_STUDY}=${name}`,
+  })) as { items: TrialObject[] };
+  const trials = list.items.sort((a, b) => a.spec.index - b.spec.index);
+  if (json) {
+    console.log(
+      JSON.stringify(
+        trials.map((t) => ({ name: t.metadata.name, parameters: t.spec.parameters, ...t.status })),
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  const params = [...new Set(trials.flatMap((t) => Object.keys(t.spec.parameters)))];
+  const rows = [['TRIAL', 'STATE', 'OBJECTIVE', ...params.map((p) => p.toUpperCase()), 'REASON']];
+  for (const t of trials) {
+    rows.push([
+      t.metadata.name,
+      t.status?.state ?? 'Pending',
+      t.status?.objective?.toString() ?? '',
+      ...params.map((p) => t.spec.parameters[p] ?? ''),
+      t.status?.reason ?? '',
+    ]);
+  }
+  console.log(table(rows));
+  return 0;
+}

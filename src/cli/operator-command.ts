@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { runOperator } from '../operator/manager.js';
+import { UserError } from './load-study.js';
+
+const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
+                         [--workers 4] [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
+                         [--max-concurrent-trials N] [--log-level info]
+
+Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
+when run in a pod, otherwise --kubeconfig or $KUBECONFIG.`;
+
+function int(flag: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min)
+    throw new UserError(`--${flag} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+export async function operatorCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      namespaces: { type: 'string', default: process.env['KUBETUNE_NAMESPACES'] ?? '' },
+      'metrics-port': { type: 'string', default: '8080' },
+      'metrics-host': { type: 'string', default: '0.0.0.0' },
+      workers: { type: 'string', default: '4' },
+      'leader-elect': { type: 'boolean', default: false },
+      'lease-namespace': { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'default' },
+      'lease-name': { type: 'string', default: 'kubetune-operator' },
+      'max-concurrent-trials': { type: 'string' },
+      'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!LOG_LEVELS.includes(values['log-level']))
+    throw new UserError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${values['log-level']}`);
+  const maxConcurrentTrials = int('max-concurrent-trials', values['max-concurrent-trials'], 1);
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await runOperator(
+    {
+      ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+      namespaces: values.namespaces
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      metricsPort: int('metrics-port', values['metrics-port'], 0) as number,
+      metricsHost: values['metrics-host'],
+      workers: int('workers', values.workers, 1) as number,
+      logLevel: values['log-level'],
+      ...(values['leader-elect']
+        ? { leaderElection: { namespace: values['lease-namespace'], name: values['lease-name'] } }
+        : {}),
+      ...(maxConcurrentTrials !== undefined ? { maxConcurrentTrials } : {}),
+    },
+    abort.signal,
+  );
+  return 0;
+}

@@ -1,0 +1,218 @@
+import { hostname } from 'node:os';
+import pino, { type Logger } from 'pino';
+import { TERMINAL_TRIAL_STATES } from '../api/trial.js';
+import { createEventRecorder } from './events.js';
+import { createInformers, type StudyInformers } from './informers.js';
+import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
+import { LABEL_STUDY } from './kube/resources.js';
+import { startOperatorServer } from './runtime/http-server.js';
+import { LeaderElector } from './runtime/leader-election.js';
+import { createOperatorMetrics, instrumentQueue } from './runtime/operator-metrics.js';
+import { WorkQueue } from './runtime/work-queue.js';
+import { StudyReconciler } from './study/study-reconciler.js';
+import { TrialStore } from './study/trial-store.js';
+import { TrialMetricsTracker } from './trials/metrics-tracker.js';
+
+export interface OperatorOptions {
+  kubeconfig?: string;
+  /** Namespaces to watch; empty means all. */
+  namespaces: string[];
+  metricsPort: number;
+  metricsHost?: string;
+  workers: number;
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity?: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
+  /** Operator-wide cap on trials running at once, across all studies. */
+  maxConcurrentTrials?: number;
+  resyncMs?: number;
+  logger?: Logger;
+  logLevel?: string;
+}
+
+const CONTROLLER = 'study';
+
+/**
+ * Wires informers → work queue → study reconciler, behind leader election, with /metrics,
+ * /healthz and /readyz. Returns when `signal` aborts (SIGTERM) or leadership is lost.
+ */
+export async function runOperator(opts: OperatorOptions, signal: AbortSignal): Promise<void> {
+  const logger =
+    opts.logger ?? pino({ level: opts.logLevel ?? 'info', base: { component: 'kubetune-operator' } });
+  const clients = makeClients(loadKubeConfig(opts.kubeconfig));
+  const metrics = createOperatorMetrics();
+  let ready = false;
+  const server = await startOperatorServer({
+    port: opts.metricsPort,
+    host: opts.metricsHost ?? '0.0.0.0',
+    registry: metrics.registry,
+    isReady: () => ready,
+    logger,
+  });
+  logger.info({ port: server.port }, 'serving /metrics, /healthz and /readyz');
+
+  const lost = new AbortController();
+  const stopAll = AbortSignal.any([signal, lost.signal]);
+  try {
+    if (opts.leaderElection) {
+      const identity = opts.leaderElection.identity ?? `${hostname()}-${process.pid}`;
+      const elector = new LeaderElector(clients.coordination, { ...opts.leaderElection, identity, logger });
+      ready = true; // A standby replica is healthy; it just does not reconcile.
+      let controllers: Promise<void> | undefined;
+      const electing = elector.run({
+        onStartedLeading: (leading: AbortSignal) => {
+          metrics.leader.set(1);
+          logger.info({ identity }, 'became leader');
+          controllers = runControllers(
+            clients,
+            opts,
+            metrics,
+            logger,
+            AbortSignal.any([stopAll, leading]),
+            () => {},
+          );
+        },
+        onStoppedLeading: () => {
+          metrics.leader.set(0);
+          logger.warn({ identity }, 'lost leadership; stopping');
+          lost.abort();
+        },
+      });
+      await new Promise<void>((resolve) =>
+        stopAll.addEventListener('abort', () => resolve(), { once: true }),
+      );
+      await controllers;
+      await elector.stop();
+      await electing;
+    } else {
+      await runControllers(clients, opts, metrics, logger, stopAll, (r) => (ready = r));
+    }
+  } finally {
+    await server.close();
+  }
+  if (lost.signal.aborted && !signal.aborted) throw new Error('leadership lost');
+}
+
+async function runControllers(
+  clients: KubeClients,
+  opts: OperatorOptions,
+  metrics: ReturnType<typeof createOperatorMetrics>,
+  logger: Logger,
+  signal: AbortSignal,
+  setReady: (ready: boolean) => void,
+): Promise<void> {
+  const queue = new WorkQueue();
+  instrumentQueue(queue, metrics, 'study');
+  const informers: StudyInformers = createInformers(clients, opts.namespaces, logger);
+  const triggeredAt = new Map<string, number>();
+  const enqueue = (key: string) => {
+    if (!triggeredAt.has(key)) triggeredAt.set(key, Date.now());
+    queue.add(key);
+  };
+  const studyKeyOf = (o: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
+    const study = o.metadata?.labels?.[LABEL_STUDY];
+    return study && o.metadata?.namespace ? `${o.metadata.namespace}/${study}` : undefined;
+  };
+  const bySelf = (o: { metadata?: { namespace?: string; name?: string } }) =>
+    enqueue(`${o.metadata?.namespace}/${o.metadata?.name}`);
+  const byLabel = (o: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
+    const key = studyKeyOf(o);
+    if (key) enqueue(key);
+  };
+  for (const inf of informers.studies)
+    for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, bySelf);
+  const labelled: { on(ev: 'add' | 'update' | 'delete', cb: typeof byLabel): void }[] = [
+    ...informers.trials,
+    ...informers.jobs,
+    ...informers.pods,
+  ];
+  for (const inf of labelled) for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, byLabel);
+  const all = [...informers.studies, ...informers.trials, ...informers.jobs, ...informers.pods];
+  for (const inf of all) {
+    inf.onRestart = (reason: string) => {
+      metrics.informerRestarts.inc({ informer: inf.name });
+      logger.warn({ informer: inf.name, reason }, 'informer restarted');
+    };
+  }
+
+  const store = new TrialStore(clients);
+  const tracker = new TrialMetricsTracker({
+    kc: clients.kc,
+    logger,
+    patchTrialStatus: (ns, name, status) => store.patchTrialStatus(ns, name, status),
+    onProgress: enqueue,
+    onLogReconnect: () => metrics.logStreamReconnects.inc(),
+  });
+  const activeTrials = () =>
+    informers.trials
+      .flatMap((i) => i.list())
+      .filter((t) => !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending')).length;
+  const reconciler = new StudyReconciler({
+    clients,
+    tracker,
+    events: createEventRecorder(clients.core, logger),
+    logger,
+    hooks: {
+      suggestionSeconds: (algorithm, s) => metrics.suggestionLatency.observe({ algorithm }, s),
+      slotRefillSeconds: (s) => metrics.slotRefillLatency.observe(s),
+      trialCounts: (namespace, study, counts) => {
+        for (const [state, n] of Object.entries(counts))
+          if (state !== 'total') metrics.trials.set({ namespace, study, state }, n);
+      },
+    },
+    ...(opts.maxConcurrentTrials !== undefined
+      ? { globalFreeSlots: () => Math.max(0, (opts.maxConcurrentTrials as number) - activeTrials()) }
+      : {}),
+  });
+
+  await Promise.all(all.map((i) => i.start()));
+  setReady(true);
+  logger.info(
+    { namespaces: opts.namespaces.length ? opts.namespaces : 'all', workers: opts.workers },
+    'controllers started',
+  );
+  const resync = setInterval(() => {
+    for (const s of informers.studies.flatMap((i) => i.list())) bySelf(s);
+  }, opts.resyncMs ?? 60_000);
+
+  const work = queue.run(
+    opts.workers,
+    async (key: string) => {
+      const [namespace, name] = key.split('/') as [string, string];
+      const started = performance.now();
+      const trigger = triggeredAt.get(key);
+      triggeredAt.delete(key);
+      try {
+        const result = await reconciler.reconcile(namespace, name, trigger);
+        metrics.reconcileTotal.inc({
+          controller: CONTROLLER,
+          result: result.requeueAfterMs ? 'requeue' : 'success',
+        });
+        if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+      } catch (err) {
+        metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'error' });
+        metrics.reconcileErrors.inc({ controller: CONTROLLER });
+        logger.warn({ study: key, err: (err as Error).message }, 'reconcile failed; retrying');
+        throw err;
+      } finally {
+        metrics.reconcileTime.observe({ controller: CONTROLLER }, (performance.now() - started) / 1000);
+      }
+    },
+    signal,
+  );
+  await new Promise<void>((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+  clearInterval(resync);
+  queue.shutDown();
+  await work;
+  tracker.stopAll();
+  for (const inf of all) inf.stop();
+  setReady(false);
+  logger.info('controllers stopped');
+}

@@ -1,0 +1,105 @@
+import type { Condition, StudyPhase, StudyStatus, TrialCounts } from '../../api/study.js';
+import type { StudyOutcome } from '../../engine/study-engine.js';
+import type { TrialView } from '../../engine/trial-view.js';
+
+export function countTrials(trials: readonly TrialView[]): TrialCounts {
+  const n = (s: string) => trials.filter((t) => t.state === s).length;
+  return {
+    total: trials.length,
+    pending: n('Pending'),
+    running: n('Running'),
+    succeeded: n('Succeeded'),
+    failed: n('Failed'),
+    pruned: n('Pruned'),
+    metricsUnavailable: n('MetricsUnavailable'),
+  };
+}
+
+interface ConditionInput {
+  type: string;
+  status: Condition['status'];
+  reason: string;
+  message: string;
+}
+
+/**
+ * Conditions keep their lastTransitionTime unless their status flips, as Kubernetes API
+ * conventions ask, so a status write is skipped when nothing really changed.
+ */
+export function mergeConditions(
+  previous: Condition[] = [],
+  next: ConditionInput[],
+  now: string,
+  generation?: number,
+): Condition[] {
+  return next.map((c) => {
+    const old = previous.find((p) => p.type === c.type);
+    const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now;
+    return {
+      ...c,
+      lastTransitionTime,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    };
+  });
+}
+
+export function studyConditions(
+  phase: StudyPhase,
+  outcome: StudyOutcome,
+  counts: TrialCounts,
+): ConditionInput[] {
+  const running = phase === 'Running' || phase === 'Pending';
+  const progress = `${counts.total} trials: ${counts.running} running, ${counts.succeeded} succeeded, ${counts.failed + counts.metricsUnavailable} failed, ${counts.pruned} pruned`;
+  return [
+    {
+      type: 'Running',
+      status: running ? 'True' : 'False',
+      reason: running ? 'TrialsRunning' : phase,
+      message: progress,
+    },
+    {
+      type: 'Succeeded',
+      status: phase === 'Succeeded' ? 'True' : 'False',
+      reason: outcome.done && outcome.succeeded ? outcome.reason : 'InProgress',
+      message: outcome.done && outcome.succeeded ? outcome.message : '',
+    },
+    {
+      type: 'Failed',
+      status: phase === 'Failed' ? 'True' : 'False',
+      reason: outcome.done && !outcome.succeeded ? outcome.reason : 'InProgress',
+      message: outcome.done && !outcome.succeeded ? outcome.message : '',
+    },
+    {
+      type: 'Suspended',
+      status: phase === 'Suspended' ? 'True' : 'False',
+      reason: phase === 'Suspended' ? 'SpecSuspend' : 'NotSuspended',
+      message: '',
+    },
+  ];
+}
+
+export function studyPhase(
+  outcome: StudyOutcome,
+  suspended: boolean,
+  trials: readonly TrialView[],
+): StudyPhase {
+  if (outcome.done) return outcome.succeeded ? 'Succeeded' : 'Failed';
+  if (suspended) return 'Suspended';
+  return trials.length === 0 ? 'Pending' : 'Running';
+}
+
+/** Status equality that ignores key order, to skip writes that would change nothing. */
+export function sameStatus(a: StudyStatus | undefined, b: StudyStatus): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>)
+              .filter(([, x]) => x !== undefined)
+              .sort(([x], [y]) => x.localeCompare(y))
+              .map(([k, x]) => [k, canon(x)]),
+          )
+        : v;
+  return JSON.stringify(canon(a ?? {})) === JSON.stringify(canon(b));
+}

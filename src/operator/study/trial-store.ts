@@ -1,0 +1,119 @@
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { StudyStatus } from '../../api/study.js';
+import type { TrialStatus } from '../../api/trial.js';
+import type { KubeClients } from '../kube/clients.js';
+import { MERGE_PATCH } from '../kube/clients.js';
+import { isAlreadyExists, isNotFound } from '../runtime/kube-errors.js';
+import {
+  GROUP,
+  LABEL_STUDY,
+  STUDY_PLURAL,
+  TRIAL_PLURAL,
+  VERSION,
+  type StudyObject,
+  type TrialObject,
+} from '../kube/resources.js';
+
+/**
+ * The API calls a study reconcile makes, in one place. Trials, Jobs and Pods are listed live
+ * rather than read from informer caches: a cache that lags a just-created Trial would let the
+ * engine plan past maxTrials, and one LIST per kind per reconcile is cheap.
+ */
+export class TrialStore {
+  constructor(private readonly c: KubeClients) {}
+
+  async getStudy(namespace: string, name: string): Promise<StudyObject | undefined> {
+    try {
+      return (await this.c.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: STUDY_PLURAL,
+        name,
+      })) as StudyObject;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async listTrials(namespace: string, study: string): Promise<TrialObject[]> {
+    const list = (await this.c.custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: TRIAL_PLURAL,
+      labelSelector: `${LABEL_STUDY}=${study}`,
+    })) as { items: TrialObject[] };
+    return list.items;
+  }
+
+  async listJobs(namespace: string, study: string): Promise<V1Job[]> {
+    return (await this.c.batch.listNamespacedJob({ namespace, labelSelector: `${LABEL_STUDY}=${study}` }))
+      .items;
+  }
+
+  async listPods(namespace: string, study: string): Promise<V1Pod[]> {
+    return (await this.c.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_STUDY}=${study}` }))
+      .items;
+  }
+
+  /** Creates the Trial, or returns the one a previous (crashed) reconcile already created. */
+  async createTrial(trial: TrialObject): Promise<{ trial: TrialObject; created: boolean }> {
+    const { namespace, name } = trial.metadata;
+    try {
+      const created = (await this.c.custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: TRIAL_PLURAL,
+        body: trial,
+      })) as TrialObject;
+      return { trial: created, created: true };
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const existing = (await this.c.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: TRIAL_PLURAL,
+        name,
+      })) as TrialObject;
+      return { trial: existing, created: false };
+    }
+  }
+
+  async createJob(job: V1Job): Promise<boolean> {
+    try {
+      await this.c.batch.createNamespacedJob({ namespace: job.metadata?.namespace as string, body: job });
+      return true;
+    } catch (err) {
+      if (isAlreadyExists(err)) return false;
+      throw err;
+    }
+  }
+
+  async deleteJob(namespace: string, name: string): Promise<void> {
+    try {
+      await this.c.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Foreground' });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async patchTrialStatus(namespace: string, name: string, status: Partial<TrialStatus>): Promise<void> {
+    await this.c.custom.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, namespace, plural: TRIAL_PLURAL, name, body: { status } },
+      MERGE_PATCH,
+    );
+  }
+
+  async patchStudyStatus(namespace: string, name: string, status: StudyStatus): Promise<void> {
+    // Merge patch with nulls for fields that disappeared (e.g. bestTrial after trials are deleted).
+    const body = { status: { bestTrial: null, completionTime: null, ...status } };
+    await this.c.custom.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, namespace, plural: STUDY_PLURAL, name, body },
+      MERGE_PATCH,
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+
+export type JobObservation =
+  | { phase: 'Pending'; since: Date; unschedulable?: string }
+  | { phase: 'Running'; pod: V1Pod; startedAt: Date }
+  | { phase: 'Succeeded'; pod?: V1Pod }
+  | { phase: 'Failed'; pod?: V1Pod; reason: string; message: string };
+
+function condition(job: V1Job, type: string) {
+  return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+}
+
+function newest(pods: V1Pod[]): V1Pod | undefined {
+  return [...pods].sort(
+    (a, b) =>
+      new Date(b.metadata?.creationTimestamp ?? 0).getTime() -
+      new Date(a.metadata?.creationTimestamp ?? 0).getTime(),
+  )[0];
+}
+
+/** Why a pod failed, in the words a user would look for (exit code, OOMKilled, image pull). */
+export function podFailure(pod: V1Pod | undefined): { reason: string; message: string } | undefined {
+  if (!pod) return undefined;
+  for (const s of pod.status?.containerStatuses ?? []) {
+    const t = s.state?.terminated;
+    if (t && t.exitCode !== 0) {
+      const reason = t.reason === 'OOMKilled' ? 'OOMKilled' : 'ExitCode';
+      return {
+        reason,
+        message: `container ${s.name} exited with code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}${t.message ? `: ${t.message}` : ''}`,
+      };
+    }
+    const w = s.state?.waiting;
+    if (
+      w &&
+      /ImagePull|ErrImage|InvalidImageName|CreateContainerConfigError|CrashLoopBackOff/.test(w.reason ?? '')
+    ) {
+      return {
+        reason: w.reason as string,
+        message: `container ${s.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** Where a trial's Job stands, judged from the Job's conditions and its newest pod. */
+export function observeJob(job: V1Job, pods: V1Pod[]): JobObservation {
+  const pod = pods.find((p) => p.status?.phase === 'Succeeded') ?? newest(pods);
+  if (condition(job, 'Complete') || condition(job, 'SuccessCriteriaMet'))
+    return { phase: 'Succeeded', ...(pod ? { pod } : {}) };
+  const failed = condition(job, 'Failed') ?? condition(job, 'FailureTarget');
+  if (failed) {
+    const fromPod = podFailure(pod);
+    return {
+      phase: 'Failed',
+      ...(pod ? { pod } : {}),
+      reason: fromPod?.reason ?? failed.reason ?? 'JobFailed',
+      message: fromPod?.message ?? failed.message ?? 'the Job failed',
+    };
+  }
+  const current = newest(pods.filter((p) => p.status?.phase !== 'Failed')) ?? pod;
+  const stuck = podFailure(current);
+  if (stuck && current?.status?.phase === 'Pending') return { phase: 'Failed', pod: current, ...stuck };
+  if (current?.status?.phase === 'Running' || current?.status?.phase === 'Succeeded') {
+    return { phase: 'Running', pod: current, startedAt: new Date(current.status.startTime ?? Date.now()) };
+  }
+  const scheduled = current?.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  const since = new Date(job.metadata?.creationTimestamp ?? Date.now());
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+    return { phase: 'Pending', since, unschedulable: scheduled.message ?? 'Unschedulable' };
+  }
+  return { phase: 'Pending', since };
+}

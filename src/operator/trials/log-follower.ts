@@ -1,0 +1,86 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { compareTimestamps, splitTimestamp, streamPodLog } from '../kube/pod-logs.js';
+
+export interface LogFollowerOptions {
+  kc: KubeConfig;
+  namespace: string;
+  pod: string;
+  container: string;
+  logger: Logger;
+  onLine(text: string): void;
+  onReconnect?(): void;
+  maxBackoffMs?: number;
+}
+
+/**
+ * Follows one container's log through the apiserver for as long as it is wanted. A stream can
+ * end for no reason (apiserver restarts, idle proxies), so it resumes with sinceTime; sinceTime
+ * has one-second resolution, so lines at or before the last timestamp seen are dropped unless
+ * they are new lines sharing that exact timestamp.
+ */
+export class LogFollower {
+  private readonly abort = new AbortController();
+  private lastTs: string | undefined;
+  private seenAtLastTs = new Set<string>();
+  private stopped = false;
+  readonly done: Promise<void>;
+
+  constructor(private readonly opts: LogFollowerOptions) {
+    this.done = this.loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+  }
+
+  private accept(raw: string): void {
+    const parsed = splitTimestamp(raw);
+    if (!parsed) {
+      this.opts.onLine(raw);
+      return;
+    }
+    const { ts, text } = parsed;
+    if (this.lastTs !== undefined) {
+      const cmp = compareTimestamps(ts, this.lastTs);
+      if (cmp < 0) return;
+      if (cmp === 0 && this.seenAtLastTs.has(text)) return;
+      if (cmp > 0) this.seenAtLastTs = new Set();
+    }
+    this.lastTs = ts;
+    this.seenAtLastTs.add(text);
+    this.opts.onLine(text);
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 250;
+    while (!this.stopped) {
+      const started = Date.now();
+      try {
+        await streamPodLog(
+          this.opts.kc,
+          {
+            namespace: this.opts.namespace,
+            pod: this.opts.pod,
+            container: this.opts.container,
+            follow: true,
+            timestamps: true,
+            ...(this.lastTs ? { sinceTime: this.lastTs.replace(/\.\d+/, '') } : {}),
+          },
+          (line) => this.accept(line),
+          this.abort.signal,
+        );
+      } catch (err) {
+        if (this.stopped) break;
+        this.opts.logger.debug({ err: (err as Error).message, pod: this.opts.pod }, 'log stream broke');
+      }
+      if (this.stopped) break;
+      this.opts.onReconnect?.();
+      // A stream that lasted a while was healthy; start the backoff over.
+      if (Date.now() - started > 10_000) backoff = 250;
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(this.opts.maxBackoffMs ?? 5000, backoff * 2);
+    }
+  }
+}

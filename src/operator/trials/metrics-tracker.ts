@@ -1,0 +1,151 @@
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { TrialStatus } from '../../api/trial.js';
+import { MetricCollector } from '../../metrics/collector.js';
+import { objectKey, type ParsedStudy, type TrialObject } from '../kube/resources.js';
+import { LogFollower } from './log-follower.js';
+import { PrometheusPoller } from './prometheus-poller.js';
+
+export interface MetricsTrackerDeps {
+  kc: KubeConfig;
+  logger: Logger;
+  patchTrialStatus(namespace: string, name: string, status: Partial<TrialStatus>): Promise<void>;
+  /** Called after new values are persisted, so the study is reconciled (pruning decisions). */
+  onProgress(studyKey: string): void;
+  onLogReconnect?(): void;
+  /** Minimum time between two status writes of one trial. */
+  flushIntervalMs?: number;
+}
+
+interface Tracked {
+  studyKey: string;
+  collector: MetricCollector;
+  source: { stop(): void };
+  timer?: NodeJS.Timeout;
+  lastFlush: number;
+  dirty: boolean;
+}
+
+/**
+ * Live intermediate values of running trials, from pod logs or Prometheus, written to Trial
+ * status in batches. Status is the record the reconciler decides from, so pruning survives an
+ * operator restart; this tracker only keeps what is not yet written.
+ */
+export class TrialMetricsTracker {
+  private readonly tracked = new Map<string, Tracked>();
+
+  constructor(private readonly deps: MetricsTrackerDeps) {}
+
+  isTracking(trial: TrialObject): boolean {
+    return this.tracked.has(objectKey(trial));
+  }
+
+  /** Starts following a running trial's pod, once. */
+  ensure(study: ParsedStudy, trial: TrialObject, pod: V1Pod, container: string): void {
+    const key = objectKey(trial);
+    if (this.tracked.has(key)) return;
+    const collector = new MetricCollector(study.spec);
+    const entry: Tracked = {
+      studyKey: objectKey(study),
+      collector,
+      source: { stop() {} },
+      lastFlush: 0,
+      dirty: false,
+    };
+    const onPoint = () => {
+      entry.dirty = true;
+      this.schedule(key, trial, entry);
+    };
+    const metrics = study.spec.metrics;
+    if (metrics.source === 'prometheus' && metrics.prometheus) {
+      entry.source = new PrometheusPoller({
+        spec: metrics.prometheus,
+        tracked: [study.spec.objective.metric, ...study.spec.objective.additionalMetrics],
+        stepKeys: metrics.stepKeys,
+        pod,
+        trial: { name: trial.metadata.name, namespace: trial.metadata.namespace, study: study.metadata.name },
+        logger: this.deps.logger,
+        onValues: (values) => {
+          if (collector.feedValues(values)) onPoint();
+        },
+      });
+    } else {
+      entry.source = new LogFollower({
+        kc: this.deps.kc,
+        namespace: trial.metadata.namespace,
+        pod: pod.metadata?.name as string,
+        container,
+        logger: this.deps.logger,
+        onLine: (line) => {
+          if (collector.feedLine(line)) onPoint();
+        },
+        ...(this.deps.onLogReconnect ? { onReconnect: this.deps.onLogReconnect } : {}),
+      });
+    }
+    this.tracked.set(key, entry);
+  }
+
+  /** What the live source has seen so far (used when the final log can no longer be read). */
+  collector(trial: TrialObject): MetricCollector | undefined {
+    return this.tracked.get(objectKey(trial))?.collector;
+  }
+
+  stop(trial: TrialObject): void {
+    const key = objectKey(trial);
+    const entry = this.tracked.get(key);
+    if (!entry) return;
+    entry.source.stop();
+    clearTimeout(entry.timer);
+    this.tracked.delete(key);
+  }
+
+  stopAll(): void {
+    for (const [key, entry] of this.tracked) {
+      entry.source.stop();
+      clearTimeout(entry.timer);
+      this.tracked.delete(key);
+    }
+  }
+
+  /** Trials of a study that are tracked; the reconciler stops those it no longer considers running. */
+  trackedKeys(studyKey: string): string[] {
+    return [...this.tracked].filter(([, e]) => e.studyKey === studyKey).map(([k]) => k);
+  }
+
+  stopKey(key: string): void {
+    const entry = this.tracked.get(key);
+    if (!entry) return;
+    entry.source.stop();
+    clearTimeout(entry.timer);
+    this.tracked.delete(key);
+  }
+
+  private schedule(key: string, trial: TrialObject, entry: Tracked): void {
+    if (entry.timer) return;
+    const interval = this.deps.flushIntervalMs ?? 1000;
+    const wait = Math.max(0, entry.lastFlush + interval - Date.now());
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      if (!entry.dirty || this.tracked.get(key) !== entry) return;
+      entry.dirty = false;
+      entry.lastFlush = Date.now();
+      const final = entry.collector.latest();
+      this.deps
+        .patchTrialStatus(trial.metadata.namespace, trial.metadata.name, {
+          intermediate: entry.collector.intermediate(),
+          ...(Object.keys(final).length ? { metrics: final } : {}),
+        })
+        .then(
+          () => this.deps.onProgress(entry.studyKey),
+          (err: unknown) => {
+            this.deps.logger.warn(
+              { err: (err as Error).message, trial: key },
+              'could not record intermediate values',
+            );
+            entry.dirty = true;
+            this.schedule(key, trial, entry);
+          },
+        );
+    }, wait);
+  }
+}

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CoordinationV1Api, type CustomObjectsApi } from '@kubernetes/client-node';
+import { clients, createTestNamespace, waitFor, type Clients } from './support/cluster.js';
+import {
+  applyCrds,
+  createStudy,
+  customApi,
+  fakeTrainerTemplate,
+  getStudy,
+  GROUP,
+  listTrials,
+  startOperator,
+  VERSION,
+  waitForStudyEnd,
+  type OperatorProcess,
+} from './support/operator.js';
+import { MERGE_PATCH } from '../../src/operator/kube/clients.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const xy = [
+  { name: 'x', type: 'double', min: 0, max: 1 },
+  { name: 'y', type: 'double', min: 0, max: 1 },
+];
+
+async function patchSpec(
+  api: CustomObjectsApi,
+  ns: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<void> {
+  await api.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, namespace: ns, plural: 'studies', name, body: { spec } },
+    MERGE_PATCH,
+  );
+}
+
+describe('operator lifecycle on the real test cluster', () => {
+  let c: Clients;
+  let api: CustomObjectsApi;
+  const operators: OperatorProcess[] = [];
+  after(async () => {
+    for (const op of operators) await op.kill();
+  });
+  before(async () => {
+    c = clients();
+    api = customApi(c.kc);
+    await applyCrds();
+  });
+
+  it('suspends, resumes and picks up edits to maxTrials and parallelism', async (t) => {
+    const ns = await createTestNamespace(t, c, 'op-edit');
+    const op = startOperator(['--namespaces', ns]);
+    operators.push(op);
+    await createStudy(api, ns, 'editable', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'sobol' },
+      parameters: xy,
+      maxTrials: 3,
+      parallelism: 1,
+      suspend: true,
+      trialTemplate: fakeTrainerTemplate([
+        '--x=${params.x}',
+        '--y=${params.y}',
+        '--epochs=2',
+        '--sleep-ms=200',
+      ]),
+    });
+    await waitFor(
+      async () => (await getStudy(api, ns, 'editable')).status?.phase === 'Suspended' || undefined,
+      20_000,
+      'phase Suspended',
+      200,
+    );
+    await sleep(1500);
+    assert.equal((await listTrials(api, ns, 'editable')).length, 0, 'a suspended study started trials');
+    await patchSpec(api, ns, 'editable', { suspend: false, maxTrials: 5, parallelism: 3 });
+    await waitFor(
+      async () => (await c.batch.listNamespacedJob({ namespace: ns })).items.length >= 3 || undefined,
+      20_000,
+      'three jobs at once after raising parallelism',
+      100,
+    );
+    const study = await waitForStudyEnd(api, ns, 'editable', 90_000, op);
+    assert.equal(study.status?.phase, 'Succeeded');
+    assert.equal((await listTrials(api, ns, 'editable')).length, 5);
+    assert.equal(study.status?.observedGeneration, study.metadata.generation);
+  });
+
+  it('reports a spec the CRD cannot check (unknown placeholder) as InvalidSpec without crashing', async (t) => {
+    const ns = await createTestNamespace(t, c, 'op-invalid');
+    const op = startOperator(['--namespaces', ns]);
+    operators.push(op);
+    await createStudy(api, ns, 'typo', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'random' },
+      parameters: xy,
+      trialTemplate: fakeTrainerTemplate(['--x=${params.z}']),
+    });
+    const study = await waitForStudyEnd(api, ns, 'typo', 20_000, op);
+    const failed = study.status?.conditions?.find((cond) => cond.type === 'Failed');
+    assert.equal(failed?.reason, 'InvalidSpec');
+    assert.match(failed?.message ?? '', /\$\{params\.z\} names unknown parameter "z"/);
+    assert.equal(op.child.exitCode, null, 'the operator exited');
+  });
+
+  it('deleting a Study removes its Trials and Jobs through owner references', async (t) => {
+    const ns = await createTestNamespace(t, c, 'op-delete');
+    const op = startOperator(['--namespaces', ns]);
+    operators.push(op);
+    await createStudy(api, ns, 'doomed', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'random' },
+      parameters: xy,
+      maxTrials: 4,
+      parallelism: 2,
+      trialTemplate: fakeTrainerTemplate(['--x=${params.x}', '--epochs=100', '--sleep-ms=200']),
+    });
+    await waitFor(
+      async () => (await c.batch.listNamespacedJob({ namespace: ns })).items.length === 2 || undefined,
+      20_000,
+      'two jobs',
+      100,
+    );
+    await api.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: 'studies',
+      name: 'doomed',
+      propagationPolicy: 'Foreground',
+    });
+    await waitFor(
+      async () =>
+        ((await c.batch.listNamespacedJob({ namespace: ns })).items.length === 0 &&
+          (await listTrials(api, ns, 'doomed')).length === 0) ||
+        undefined,
+      60_000,
+      'jobs and trials to be garbage-collected',
+      250,
+    );
+    await waitFor(
+      async () => (await c.core.listNamespacedPod({ namespace: ns })).items.length === 0 || undefined,
+      60_000,
+      'trial pods to be deleted',
+      250,
+    );
+  });
+
+  it('with two replicas only the leader reconciles, and a killed leader hands over within the lease duration', async (t) => {
+    const ns = await createTestNamespace(t, c, 'op-leader');
+    const coordination = c.kc.makeApiClient(CoordinationV1Api);
+    const args = ['--namespaces', ns, '--leader-elect', '--lease-namespace', ns, '--lease-name', 'kubetune'];
+    const a = startOperator(args);
+    operators.push(a);
+    const holder = await waitFor(
+      async () =>
+        (await coordination.readNamespacedLease({ namespace: ns, name: 'kubetune' })).spec?.holderIdentity ||
+        undefined,
+      30_000,
+      'a lease holder',
+      200,
+    );
+    const b = startOperator(args);
+    operators.push(b);
+    await createStudy(api, ns, 'ha', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'random' },
+      parameters: xy,
+      maxTrials: 8,
+      parallelism: 2,
+      trialTemplate: fakeTrainerTemplate(['--x=${params.x}', '--epochs=4', '--sleep-ms=500']),
+    });
+    await waitFor(
+      async () => (await listTrials(api, ns, 'ha')).length >= 2 || undefined,
+      20_000,
+      'the first trials',
+      200,
+    );
+    assert.ok(holder.endsWith(`-${a.child.pid}`), `lease held by ${holder}, not the first replica`);
+    assert.doesNotMatch(b.output(), /trial job created/, 'the standby replica reconciled');
+    const killedAt = Date.now();
+    await a.kill('SIGKILL');
+    await waitFor(
+      async () =>
+        (
+          await coordination.readNamespacedLease({ namespace: ns, name: 'kubetune' })
+        ).spec?.holderIdentity?.endsWith(`-${b.child.pid}`) || undefined,
+      25_000,
+      'the standby to take the lease',
+      200,
+    );
+    const handover = Date.now() - killedAt;
+    assert.ok(handover < 20_000, `handover took ${handover} ms`);
+    const study = await waitForStudyEnd(api, ns, 'ha', 120_000, b);
+    assert.equal(study.status?.phase, 'Succeeded');
+    const trials = await listTrials(api, ns, 'ha');
+    assert.deepEqual(
+      trials.map((tr) => tr.spec.index),
+      [...Array(8).keys()],
+    );
+    assert.equal((await c.batch.listNamespacedJob({ namespace: ns })).items.length, 8);
+  });
+});

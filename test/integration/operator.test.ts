@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { clients, createTestNamespace, waitFor, type Clients } from './support/cluster.js';
+import {
+  applyCrds,
+  createStudy,
+  customApi,
+  fakeTrainerTemplate,
+  listTrials,
+  startOperator,
+  waitForStudyEnd,
+  type OperatorProcess,
+} from './support/operator.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const twoDims = [
+  { name: 'x', type: 'double', min: 0, max: 1 },
+  { name: 'y', type: 'double', min: 0, max: 1 },
+];
+
+describe('operator on the real test cluster', () => {
+  let c: Clients;
+  let api: CustomObjectsApi;
+  const operators: OperatorProcess[] = [];
+  after(async () => {
+    for (const op of operators) await op.kill();
+  });
+  before(async () => {
+    c = clients();
+    api = customApi(c.kc);
+    await applyCrds();
+  });
+
+  it('runs the real trainer: parallelism 2, maxTrials 6, values from logs, best trial in status', async (t) => {
+    const ns = await createTestNamespace(t, c, 'op-trainer');
+    const op = startOperator(['--namespaces', ns]);
+    operators.push(op);
+    await createStudy(api, ns, 'mnist', {
+      objective: { metric: 'val_accuracy', goal: 'maximize', additionalMetrics: ['val_loss'] },
+      algorithm: { name: 'sobol' },
+      parameters: [
+        { name: 'learning_rate', type: 'double', min: 1e-3, max: 0.05, log: true },
+        { name: 'units', type: 'int', min: 16, max: 64, step: 16 },
+      ],
+      maxTrials: 6,
+      parallelism: 2,
+      trialTemplate: {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: 'trainer',
+                  image: 'ghcr.io/kubetune/trainer:0.1.0',
+                  args: [
+                    '--epochs=2',
+                    '--train-size=1000',
+                    '--learning-rate=${params.learning_rate}',
+                    '--units=${params.units}',
+                    '--seed=${trial.index}',
+                  ],
+                  resources: { limits: { 'nvidia.com/gpu': 1 } },
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    const study = await waitForStudyEnd(api, ns, 'mnist', 240_000, op);
+    assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(study.status?.conditions));
+    const trials = await listTrials(api, ns, 'mnist');
+    assert.deepEqual(
+      trials.map((tr) => tr.spec.index),
+      [0, 1, 2, 3, 4, 5],
+    );
+    for (const tr of trials) {
+      assert.equal(
+        tr.status?.state,
+        'Succeeded',
+        `${tr.metadata.name}: ${tr.status?.reason} ${tr.status?.message}`,
+      );
+      assert.ok(tr.spec.parameters['learning_rate'] && tr.spec.parameters['units']);
+      assert.ok(
+        (tr.status?.intermediate ?? []).length >= 1,
+        `${tr.metadata.name} has no intermediate values`,
+      );
+      assert.ok(typeof tr.status?.objective === 'number' && tr.status.objective > 0.1);
+      assert.ok(typeof tr.status?.metrics?.['val_loss'] === 'number');
+    }
+    const best = trials.reduce((a, b) => ((b.status?.objective ?? 0) > (a.status?.objective ?? 0) ? b : a));
+    assert.equal(study.status?.bestTrial?.name, best.metadata.name);
+    assert.equal(study.status?.trials?.succeeded, 6);
+    const jobs = await c.batch.listNamespacedJob({ namespace: ns });
+    assert.equal(jobs.items.length, 6);
+    assert.ok(jobs.items.every((j) => j.metadata?.ownerReferences?.[0]?.kind === 'Trial'));
+  });
+
+  it('survives SIGKILL at random points: exactly maxTrials trials, no duplicates, no orphaned Jobs', async (t) => {
+    const ns = await createTestNamespace(t, c, 'op-crash');
+    let op = startOperator(['--namespaces', ns]);
+    operators.push(op);
+    await createStudy(api, ns, 'crashy', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'random' },
+      parameters: twoDims,
+      maxTrials: 12,
+      parallelism: 3,
+      seed: 5,
+      trialTemplate: fakeTrainerTemplate([
+        '--x=${params.x}',
+        '--y=${params.y}',
+        '--epochs=3',
+        '--sleep-ms=300',
+      ]),
+    });
+    let kills = 0;
+    const rng = () => Math.random();
+    while (kills < 6) {
+      await sleep(400 + Math.floor(rng() * 1600));
+      await op.kill('SIGKILL');
+      kills++;
+      op = startOperator(['--namespaces', ns]);
+      operators.push(op);
+    }
+    const study = await waitForStudyEnd(api, ns, 'crashy', 180_000, op);
+    assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(study.status));
+    const trials = await listTrials(api, ns, 'crashy');
+    assert.deepEqual(
+      trials.map((tr) => tr.spec.index),
+      [...Array(12).keys()],
+    );
+    assert.ok(
+      trials.every((tr) => tr.status?.state === 'Succeeded'),
+      trials.map((tr) => `${tr.metadata.name}:${tr.status?.state}:${tr.status?.message}`).join('\n'),
+    );
+    const keys = new Set(trials.map((tr) => JSON.stringify(tr.spec.parameters)));
+    assert.equal(keys.size, 12, 'two trials got the same parameters');
+    const jobs = (await c.batch.listNamespacedJob({ namespace: ns })).items;
+    const trialUids = new Set(trials.map((tr) => tr.metadata.uid));
+    assert.equal(jobs.length, 12);
+    for (const job of jobs) {
+      assert.ok(trialUids.has(job.metadata?.ownerReferences?.[0]?.uid), `orphaned job ${job.metadata?.name}`);
+      const trial = trials.find((tr) => tr.metadata.name === job.metadata?.name)!;
+      assert.ok(
+        job.spec?.template.spec?.containers[0]?.args?.includes(`--x=${trial.spec.parameters['x']}`),
+        'job args do not match its trial',
+      );
+    }
+  });
+
+  it('ends each failure mode in the right state and reason, and the study goes on', async (t) => {
+    const ns = await createTestNamespace(t, c, 'op-fail');
+    const op = startOperator(['--namespaces', ns]);
+    operators.push(op);
+    await createStudy(api, ns, 'modes', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'grid' },
+      parameters: [{ name: 'mode', type: 'categorical', values: ['ok', 'crash', 'nometric', 'nan', 'hang'] }],
+      maxTrials: 5,
+      parallelism: 5,
+      maxFailedTrials: 10,
+      trialTimeoutSeconds: 4,
+      trialTemplate: fakeTrainerTemplate(['--mode=${params.mode}']),
+    });
+    await createStudy(api, ns, 'greedy', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'random' },
+      parameters: twoDims,
+      maxTrials: 1,
+      maxFailedTrials: 0,
+      pendingTimeoutSeconds: 3,
+      trialTemplate: fakeTrainerTemplate(['--x=${params.x}'], {
+        resources: { limits: { 'nvidia.com/gpu': 64 } },
+      }),
+    });
+    const modes = await waitForStudyEnd(api, ns, 'modes', 90_000, op);
+    assert.equal(modes.status?.phase, 'Succeeded');
+    const byMode = Object.fromEntries(
+      (await listTrials(api, ns, 'modes')).map((tr) => [tr.spec.parameters['mode'], tr.status]),
+    );
+    assert.equal(byMode['ok']?.state, 'Succeeded');
+    assert.equal(byMode['crash']?.state, 'Failed');
+    assert.equal(byMode['crash']?.reason, 'ExitCode');
+    assert.match(byMode['crash']?.message ?? '', /exited with code 3/);
+    assert.equal(byMode['nometric']?.state, 'MetricsUnavailable');
+    assert.equal(byMode['nan']?.state, 'Failed');
+    assert.equal(byMode['nan']?.reason, 'ObjectiveNotFinite');
+    assert.equal(byMode['hang']?.state, 'Failed');
+    assert.equal(byMode['hang']?.reason, 'Timeout');
+    await waitFor(
+      async () =>
+        (await c.batch.listNamespacedJob({ namespace: ns, labelSelector: 'kubetune.io/trial=modes-4' })).items
+          .length === 0 || undefined,
+      30_000,
+      'the timed-out job to be deleted',
+    );
+
+    const greedy = await waitForStudyEnd(api, ns, 'greedy', 60_000, op);
+    assert.equal(greedy.status?.phase, 'Failed');
+    const [trial] = await listTrials(api, ns, 'greedy');
+    assert.equal(trial?.status?.state, 'Failed');
+    assert.equal(trial?.status?.reason, 'Unschedulable');
+    assert.match(trial?.status?.message ?? '', /nvidia\.com\/gpu/);
+  });
+
+  it('rejects invalid manifests at the apiserver with the CEL and schema messages', async (t) => {
+    const ns = await createTestNamespace(t, c, 'op-cel');
+    const base = {
+      objective: { metric: 'loss', goal: 'minimize' },
+      parameters: [{ name: 'lr', type: 'double', min: 0.1, max: 0.01 }],
+      trialTemplate: fakeTrainerTemplate([]),
+    };
+    await assert.rejects(createStudy(api, ns, 'bad1', base), (err: Error & { body?: unknown }) =>
+      /min must be less than max/.test(String(err.body ?? err.message)),
+    );
+    await assert.rejects(
+      createStudy(api, ns, 'bad2', {
+        ...base,
+        parameters: [{ name: 'lr', type: 'double', min: 0, max: 1, log: true }],
+      }),
+      (err: Error & { body?: unknown }) => /log: true needs min > 0/.test(String(err.body ?? err.message)),
+    );
+    await assert.rejects(
+      createStudy(api, ns, 'bad3', { ...base, parameters: [{ name: 'o', type: 'categorical', values: [] }] }),
+      (err: Error & { body?: unknown }) =>
+        /categorical parameters need a non-empty values list/.test(String(err.body ?? err.message)),
+    );
+    await assert.rejects(
+      createStudy(api, ns, 'bad4', {
+        ...base,
+        parameters: [{ name: 'lr', type: 'double', min: 0.01, max: 0.1 }],
+        algorithm: { name: 'annealing' },
+      }),
+      (err: Error & { body?: unknown }) =>
+        /Unsupported value: "annealing"/.test(String(err.body ?? err.message)),
+    );
+    await assert.rejects(
+      createStudy(api, ns, 'bad5', {
+        ...base,
+        parameters: [{ name: 'lr', type: 'double', min: 0.01, max: 0.1 }],
+        parallelism: -1,
+      }),
+      (err: Error & { body?: unknown }) => /parallelism/.test(String(err.body ?? err.message)),
+    );
+  });
+});
