@@ -47,3 +47,11 @@ stop_pid() {
   fi
   rm -f "$pidfile"
 }
+
+# lock_cluster: one up or down at a time per repository. The lock lives outside .cluster/,
+# which down deletes.
+lock_cluster() {
+  mkdir -p "$CACHE/locks"
+  exec 9>"$CACHE/locks/$(printf '%s' "$REPO" | sha256sum | cut -c1-16).lock"
+  flock 9
+}
