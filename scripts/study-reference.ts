@@ -53,6 +53,8 @@ export const NOTES: Record<string, string> = {
   'metrics.maxIntermediateValues': 'Intermediate values kept per trial; older points are thinned.',
   'metrics.prometheus.mode': "`scrape`: the trial pod's own endpoint; `query`: a Prometheus server.",
   'metrics.prometheus.port': "Port of the trial pod's metrics endpoint (mode scrape).",
+  'metrics.prometheus.metricPrefix':
+    'Prefix of the exported series: metric `val_loss` is read from `<prefix>val_loss`.',
   'metrics.prometheus.queries':
     'PromQL per metric (mode query); `${trial.name}`, `${trial.namespace}`, `${study.name}` are substituted.',
   'metrics.prometheus.url': 'Prometheus HTTP API base URL (mode query).',
