@@ -7,7 +7,12 @@ import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js
 import { LABEL_STUDY } from './kube/resources.js';
 import { startOperatorServer } from './runtime/http-server.js';
 import { LeaderElector } from './runtime/leader-election.js';
-import { createOperatorMetrics, instrumentQueue } from './runtime/operator-metrics.js';
+import {
+  createOperatorMetrics,
+  observeReconcile,
+  workQueueMetricsHooks,
+} from './runtime/operator-metrics.js';
+import { errorMessage } from './runtime/kube-errors.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
@@ -107,8 +112,7 @@ async function runControllers(
   signal: AbortSignal,
   setReady: (ready: boolean) => void,
 ): Promise<void> {
-  const queue = new WorkQueue();
-  instrumentQueue(queue, metrics, 'study');
+  const queue = new WorkQueue({ name: CONTROLLER, hooks: workQueueMetricsHooks(metrics, CONTROLLER) });
   const informers: StudyInformers = createInformers(clients, opts.namespaces, logger);
   const triggeredAt = new Map<string, number>();
   const enqueue = (key: string) => {
@@ -188,20 +192,20 @@ async function runControllers(
       const started = performance.now();
       const trigger = triggeredAt.get(key);
       triggeredAt.delete(key);
+      const seconds = () => (performance.now() - started) / 1000;
       try {
         const result = await reconciler.reconcile(namespace, name, trigger);
-        metrics.reconcileTotal.inc({
-          controller: CONTROLLER,
-          result: result.requeueAfterMs ? 'requeue' : 'success',
-        });
-        if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+        observeReconcile(
+          metrics,
+          CONTROLLER,
+          result.requeueAfterMs !== undefined ? 'requeue' : 'success',
+          seconds(),
+        );
+        return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : undefined;
       } catch (err) {
-        metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'error' });
-        metrics.reconcileErrors.inc({ controller: CONTROLLER });
-        logger.warn({ study: key, err: (err as Error).message }, 'reconcile failed; retrying');
+        observeReconcile(metrics, CONTROLLER, 'error', seconds());
+        logger.warn({ study: key, err: errorMessage(err) }, 'reconcile failed; retrying');
         throw err;
-      } finally {
-        metrics.reconcileTime.observe({ controller: CONTROLLER }, (performance.now() - started) / 1000);
       }
     },
     signal,
@@ -210,7 +214,7 @@ async function runControllers(
     signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
   );
   clearInterval(resync);
-  queue.shutDown();
+  queue.shutDown({ drain: false });
   await work;
   tracker.stopAll();
   for (const inf of all) inf.stop();

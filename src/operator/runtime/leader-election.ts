@@ -1,187 +1,355 @@
-import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+// Leader election on a coordination.k8s.io/v1 Lease, following client-go's leaderelection
+// package (client-node has none). The rules that make it safe:
+//  - expiry is judged by when *this* candidate last saw the lease record change, on its own
+//    monotonic clock, plus the record's leaseDurationSeconds; clocks of different machines are
+//    never compared;
+//  - every write is a replace carrying the resourceVersion that was read, so two candidates
+//    racing for an expired lease cannot both win (the loser gets 409 and retries later);
+//  - the leader gives up (aborts its work) when it has not renewed for renewDeadline, which is
+//    shorter than the lease duration, so it stops before anyone else may take over.
+import { V1MicroTime } from '@kubernetes/client-node';
+import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isConflict, isNotFound, errorMessage, isAlreadyExists } from './kube-errors.js';
+import { errorMessage, isAlreadyExists, isConflict, isNotFound } from './kube-errors.js';
 
-export interface LeaseObservation {
-  holder: string | undefined;
-  /** When this candidate saw the lease's record change, by its own clock. */
-  observedAt: number;
-  durationMs: number;
+/** RFC 3339 with exactly 6 fractional digits, as the apiserver requires for MicroTime fields. */
+export function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-/**
- * Whether `identity` may take the lease now. Expiry is judged by when this candidate last saw the
- * record change, never by the renew time written by another machine's clock (as client-go does).
- */
-export function mayAcquire(obs: LeaseObservation | undefined, now: number, identity: string): boolean {
-  if (!obs || !obs.holder || obs.holder === identity) return true;
-  return now - obs.observedAt >= obs.durationMs;
+/** The lease fields that matter for election, in comparable (string) form. */
+export interface LeaseRecord {
+  holderIdentity: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions: number;
+}
+
+export interface Observation {
+  record: LeaseRecord;
+  /** Local monotonic time (ms) at which this candidate first saw `record`. */
+  observedAt: number;
+}
+
+export type Decision =
+  | { kind: 'create' }
+  | { kind: 'renew' }
+  | { kind: 'acquire'; previousHolder: string }
+  | { kind: 'wait'; holder: string; expiresInMs: number };
+
+/** What to do given the last observation; `now` is on the same monotonic clock as observedAt. */
+export function decide(
+  observed: Observation | undefined,
+  now: number,
+  identity: string,
+  fallbackDurationMs = 15_000,
+): Decision {
+  if (!observed) return { kind: 'create' };
+  const { holderIdentity: holder, leaseDurationSeconds } = observed.record;
+  if (holder === identity) return { kind: 'renew' };
+  if (holder === '') return { kind: 'acquire', previousHolder: '' };
+  const durationMs = leaseDurationSeconds !== undefined ? leaseDurationSeconds * 1000 : fallbackDurationMs;
+  const expiresInMs = observed.observedAt + durationMs - now;
+  if (expiresInMs > 0) return { kind: 'wait', holder, expiresInMs };
+  return { kind: 'acquire', previousHolder: holder };
+}
+
+const sameRecord = (a: LeaseRecord, b: LeaseRecord) =>
+  a.holderIdentity === b.holderIdentity &&
+  a.leaseDurationSeconds === b.leaseDurationSeconds &&
+  a.acquireTime === b.acquireTime &&
+  a.renewTime === b.renewTime &&
+  a.leaseTransitions === b.leaseTransitions;
+
+/** Keeps the previous observation time while the record is unchanged (a leader that stopped renewing). */
+export function observe(prev: Observation | undefined, record: LeaseRecord, now: number): Observation {
+  return prev && sameRecord(prev.record, record) ? prev : { record, observedAt: now };
+}
+
+// client-node deserializes MicroTime fields as the raw string (V1MicroTime is not in its type
+// map), but accept Dates too in case that changes.
+const timeText = (v: unknown): string | undefined =>
+  v === undefined || v === null ? undefined : v instanceof Date ? v.toISOString() : String(v);
+
+export function recordOf(lease: V1Lease): LeaseRecord {
+  const s = lease.spec ?? {};
+  return {
+    holderIdentity: s.holderIdentity ?? '',
+    leaseDurationSeconds: s.leaseDurationSeconds,
+    acquireTime: timeText(s.acquireTime),
+    renewTime: timeText(s.renewTime),
+    leaseTransitions: s.leaseTransitions ?? 0,
+  };
+}
+
+export interface LeaderCallbacks {
+  /** Leadership gained; `signal` aborts when it is lost or stop() is called. */
+  onStartedLeading(signal: AbortSignal): void;
+  /** Called once after each onStartedLeading, when leadership ends for any reason. */
+  onStoppedLeading(): void;
+  /** Someone (possibly this candidate) was observed holding the lease. */
+  onNewLeader?(identity: string): void;
 }
 
 export interface LeaderElectorOptions {
   namespace: string;
   name: string;
+  /** Unique per process (e.g. pod name plus a random suffix). */
   identity: string;
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   logger: Logger;
+  random?: () => number;
 }
 
-export interface LeaderCallbacks {
-  onStartedLeading(signal: AbortSignal): void;
-  onStoppedLeading(): void;
-  onNewLeader?(identity: string): void;
-}
+type Attempt = 'ok' | 'held' | 'failed';
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+const JITTER = 1.2; // client-go's JitterFactor for acquire retries
 
-/** Leader election on a coordination.k8s.io/v1 Lease, written by hand (client-node has none). */
 export class LeaderElector {
-  private readonly durationMs: number;
-  private readonly renewDeadlineMs: number;
-  private readonly retryMs: number;
-  private observed: LeaseObservation | undefined;
-  private observedRecord = '';
+  private readonly opts: Required<Omit<LeaderElectorOptions, 'logger' | 'random'>>;
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private observed: Observation | undefined;
+  private reportedLeader = '';
   private leading: AbortController | undefined;
-  private readonly stopping = new AbortController();
-  private lease: V1Lease | undefined;
+  private callbacks: LeaderCallbacks | undefined;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private wake: AbortController = new AbortController();
 
   constructor(
     private readonly api: CoordinationV1Api,
-    private readonly opts: LeaderElectorOptions,
+    opts: LeaderElectorOptions,
   ) {
-    this.durationMs = opts.leaseDurationMs ?? 15_000;
-    this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
-    this.retryMs = opts.retryPeriodMs ?? 2_000;
+    this.opts = {
+      namespace: opts.namespace,
+      name: opts.name,
+      identity: opts.identity,
+      leaseDurationMs: opts.leaseDurationMs ?? 15_000,
+      renewDeadlineMs: opts.renewDeadlineMs ?? 10_000,
+      retryPeriodMs: opts.retryPeriodMs ?? 2_000,
+    };
+    const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = this.opts;
+    if (!(leaseDurationMs > renewDeadlineMs)) throw new Error('leaseDurationMs must exceed renewDeadlineMs');
+    if (!(renewDeadlineMs > JITTER * retryPeriodMs)) {
+      throw new Error(`renewDeadlineMs must exceed ${JITTER} × retryPeriodMs`);
+    }
+    if (!opts.identity) throw new Error('identity must not be empty');
+    this.log = opts.logger.child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
+    this.random = opts.random ?? Math.random;
   }
 
   isLeader(): boolean {
     return this.leading !== undefined;
   }
 
-  async run(cb: LeaderCallbacks): Promise<void> {
-    let lastRenew = 0;
-    let lastLeader: string | undefined;
-    while (!this.stopping.signal.aborted) {
-      const attemptStart = Date.now();
-      const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
-        this.opts.logger.debug({ err: errorMessage(err) }, 'lease update failed');
-        return false;
-      });
-      const now = Date.now();
-      this.opts.logger.trace({ ok, ms: now - attemptStart }, 'lease attempt');
-      if (ok) {
-        lastRenew = now;
-        if (!this.leading) {
-          this.leading = new AbortController();
-          cb.onStartedLeading(this.leading.signal);
-        }
-      } else if (this.leading && now - lastRenew > this.renewDeadlineMs) {
-        this.leading.abort();
-        this.leading = undefined;
-        cb.onStoppedLeading();
-      }
-      const holder = this.observed?.holder;
-      if (holder && holder !== lastLeader) {
-        lastLeader = holder;
-        cb.onNewLeader?.(holder);
-      }
-      await sleep(this.retryMs, this.stopping.signal);
-    }
+  /** Campaigns, leads, and campaigns again after losing the lease, until stop(). */
+  run(callbacks: LeaderCallbacks): Promise<void> {
+    if (this.running) throw new Error('LeaderElector.run is already running');
+    this.stopped = false;
+    this.wake = new AbortController();
+    this.callbacks = callbacks;
+    this.running = this.loop().finally(() => (this.running = undefined));
+    return this.running;
   }
 
-  /** Stops campaigning and hands the lease over at once if held. */
+  /** Stops campaigning; if leading, ends leadership and releases the lease so a successor need not wait. */
   async stop(): Promise<void> {
-    this.stopping.abort();
-    if (!this.leading || !this.lease) return;
-    this.leading.abort();
-    this.leading = undefined;
-    const released: V1Lease = {
-      ...this.lease,
-      spec: { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime() },
-    };
-    await this.api
-      .replaceNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name, body: released })
-      .catch(() => undefined);
+    this.stopped = true;
+    this.wake.abort();
+    await this.running;
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
-    const { namespace, name, identity } = this.opts;
-    const now = new Date();
-    let current: V1Lease;
-    try {
-      current = await this.api.readNamespacedLease({ namespace, name });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      const body: V1Lease = {
-        metadata: { name, namespace },
-        spec: this.spec(identity, now, now, 0),
-      };
-      try {
-        this.lease = await this.api.createNamespacedLease({ namespace, body });
-      } catch (e) {
-        if (isAlreadyExists(e)) return false;
-        throw e;
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      if (!(await this.acquire())) break;
+      if (this.stopped) break; // won just as stop() was called: release without leading
+      const signal = this.startLeading();
+      const reason = await this.renew(signal);
+      this.stopLeading(reason);
+    }
+    // The loop only ends through stop(); leadership (if any) ended above, so hand the lease on.
+    await this.release();
+  }
+
+  private async acquire(): Promise<boolean> {
+    for (;;) {
+      if (this.stopped) return false;
+      if ((await this.attempt()) === 'ok') return true;
+      const { retryPeriodMs } = this.opts;
+      await this.sleep(retryPeriodMs * (1 + this.random() * JITTER));
+    }
+  }
+
+  /** Renews every retryPeriod; returns why leadership ended. */
+  private async renew(signal: AbortSignal): Promise<string> {
+    const { retryPeriodMs, renewDeadlineMs } = this.opts;
+    let lastRenewal = performance.now();
+    for (;;) {
+      await this.sleep(retryPeriodMs);
+      if (this.stopped) return 'stopped';
+      if (signal.aborted) return 'aborted';
+      const started = performance.now();
+      const remaining = renewDeadlineMs - (started - lastRenewal);
+      const result = remaining > 0 ? await this.attempt(remaining) : 'failed';
+      if (result === 'ok') lastRenewal = started;
+      else if (result === 'held') return `lease taken by ${this.observed?.record.holderIdentity}`;
+      else if (performance.now() - lastRenewal >= renewDeadlineMs) {
+        return `not renewed within ${renewDeadlineMs} ms`;
       }
-      this.observe(this.lease, Date.now());
-      return true;
     }
-    this.observe(current, Date.now());
-    if (!mayAcquire(this.observed, Date.now(), identity)) return false;
-    const spec = current.spec ?? {};
-    const keep = spec.holderIdentity === identity;
-    const body: V1Lease = {
-      ...current,
-      spec: this.spec(
-        identity,
-        keep && spec.acquireTime ? new Date(spec.acquireTime) : now,
-        now,
-        (spec.leaseTransitions ?? 0) + (keep ? 0 : 1),
-      ),
-    };
-    this.opts.logger.trace({ keep }, 'writing lease');
+  }
+
+  private startLeading(): AbortSignal {
+    const ac = new AbortController();
+    this.leading = ac;
+    this.log.info('became leader');
     try {
-      this.lease = await this.api.replaceNamespacedLease({ namespace, name, body });
+      this.callbacks?.onStartedLeading(ac.signal);
     } catch (err) {
-      this.opts.logger.trace({ err: errorMessage(err) }, 'lease write failed');
-      if (isConflict(err)) return false;
-      throw err;
+      this.log.error({ err }, 'onStartedLeading threw');
     }
-    this.observe(this.lease, Date.now());
-    return true;
+    return ac.signal;
   }
 
-  private spec(holder: string, acquired: Date, renewed: Date, transitions: number): V1Lease['spec'] {
-    // V1MicroTime serializes with six fractional digits; a plain Date's three are rejected.
-    return {
-      holderIdentity: holder,
-      leaseDurationSeconds: Math.ceil(this.durationMs / 1000),
-      acquireTime: new V1MicroTime(acquired.getTime()),
-      renewTime: new V1MicroTime(renewed.getTime()),
-      leaseTransitions: transitions,
+  private stopLeading(reason: string): void {
+    const ac = this.leading;
+    if (!ac) return;
+    this.leading = undefined;
+    if (reason === 'stopped') this.log.info('leadership ended: stopping');
+    else this.log.warn({ reason }, 'lost leadership');
+    ac.abort(new Error(`leadership lost: ${reason}`));
+    try {
+      this.callbacks?.onStoppedLeading();
+    } catch (err) {
+      this.log.error({ err }, 'onStoppedLeading threw');
+    }
+  }
+
+  /** One read-decide-write round, bounded by `timeoutMs` so a hung request cannot outlive the deadline. */
+  private attempt(timeoutMs = this.opts.renewDeadlineMs): Promise<Attempt> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Attempt>((resolve) => {
+      timer = setTimeout(() => {
+        this.log.warn({ timeoutMs }, 'lease request timed out');
+        resolve('failed');
+      }, timeoutMs);
+    });
+    return Promise.race([this.tryAcquireOrRenew(), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private async tryAcquireOrRenew(): Promise<Attempt> {
+    const { namespace, name, identity, leaseDurationMs } = this.opts;
+    let lease: V1Lease | undefined;
+    try {
+      lease = await this.api.readNamespacedLease({ namespace, name });
+    } catch (err) {
+      if (!isNotFound(err)) {
+        this.log.warn({ err: errorMessage(err) }, 'reading the lease failed');
+        return 'failed';
+      }
+    }
+    // Taken after the read returns: a later observation can only make expiry later, never earlier.
+    const now = performance.now();
+    if (lease) {
+      this.observed = observe(this.observed, recordOf(lease), now);
+      this.reportLeader(this.observed.record.holderIdentity);
+    } else {
+      this.observed = undefined;
+    }
+    const decision = decide(this.observed, now, identity, leaseDurationMs);
+    if (decision.kind === 'wait') return 'held';
+
+    const wallNow = new Date();
+    const prev = this.observed?.record;
+    const spec: V1LeaseSpec = {
+      ...lease?.spec,
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.max(1, Math.ceil(leaseDurationMs / 1000)),
+      acquireTime:
+        decision.kind === 'renew' && lease?.spec?.acquireTime ? lease.spec.acquireTime : mt(wallNow),
+      renewTime: mt(wallNow),
+      leaseTransitions: (prev?.leaseTransitions ?? 0) + (decision.kind === 'acquire' ? 1 : 0),
     };
-  }
-
-  private observe(lease: V1Lease, at: number): void {
-    const spec = lease.spec ?? {};
-    const record = `${spec.holderIdentity}|${String(spec.renewTime)}|${spec.leaseDurationSeconds}`;
-    if (record !== this.observedRecord || !this.observed) {
-      this.observedRecord = record;
-      this.observed = {
-        holder: spec.holderIdentity || undefined,
-        observedAt: at,
-        durationMs: (spec.leaseDurationSeconds ?? 15) * 1000,
-      };
+    try {
+      const written = lease
+        ? await this.api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec } })
+        : await this.api.createNamespacedLease({
+            namespace,
+            body: {
+              apiVersion: 'coordination.k8s.io/v1',
+              kind: 'Lease',
+              metadata: { name, namespace },
+              spec,
+            },
+          });
+      this.observed = { record: recordOf(written), observedAt: performance.now() };
+      if (decision.kind === 'acquire' && decision.previousHolder) {
+        this.log.info({ previousHolder: decision.previousHolder }, 'took over an expired lease');
+      }
+      this.reportLeader(identity);
+      return 'ok';
+    } catch (err) {
+      // Losing a race to another candidate is routine; anything else is worth a warning.
+      if (isConflict(err) || isAlreadyExists(err)) this.log.debug('lease changed under us; retrying later');
+      else this.log.warn({ err: errorMessage(err) }, 'writing the lease failed');
+      return 'failed';
     }
   }
+
+  private async release(): Promise<void> {
+    const { namespace, name, identity } = this.opts;
+    if (this.observed?.record.holderIdentity !== identity) return;
+    try {
+      const lease = await this.api.readNamespacedLease({ namespace, name });
+      if (lease.spec?.holderIdentity !== identity) return;
+      const now = mt(new Date());
+      // As client-go's ReleaseOnCancel: no holder and a 1 s duration, so candidates take over at once.
+      const spec: V1LeaseSpec = {
+        ...lease.spec,
+        holderIdentity: undefined,
+        leaseDurationSeconds: 1,
+        acquireTime: now,
+        renewTime: now,
+      };
+      await this.api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec } });
+      this.observed = undefined;
+      this.log.info('released the lease');
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'releasing the lease failed; it will expire instead');
+    }
+  }
+
+  private reportLeader(holder: string): void {
+    if (!holder || holder === this.reportedLeader) return;
+    this.reportedLeader = holder;
+    this.log.info({ leader: holder }, 'new leader observed');
+    try {
+      this.callbacks?.onNewLeader?.(holder);
+    } catch (err) {
+      this.log.error({ err }, 'onNewLeader threw');
+    }
+  }
+
+  /** Sleeps, but returns at once when stop() is called. */
+  private sleep(ms: number): Promise<void> {
+    if (this.wake.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/** A MicroTime value the client-node serializer writes with 6 fractional digits. */
+function mt(date: Date): V1MicroTime {
+  return new V1MicroTime(date.getTime());
 }

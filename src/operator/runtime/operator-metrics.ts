@@ -1,96 +1,106 @@
+// Metric names follow controller-runtime's so that existing dashboards and alerts for Go
+// operators (reconcile rate/errors/latency, work queue depth and latency) work unchanged.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { WorkQueue } from './work-queue.js';
+import type { WorkQueueHooks } from './work-queue.js';
 
-/** Metric names follow controller-runtime's, so existing dashboards and alerts apply. */
-export function createOperatorMetrics(registry = new Registry()) {
-  collectDefaultMetrics({ register: registry });
+// controller-runtime's reconcile buckets, and client-go's workqueue buckets (1 µs … 10 s).
+const reconcileBuckets = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5,
+  1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+];
+const workqueueBuckets = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10];
+
+export type ReconcileResult = 'success' | 'error' | 'requeue';
+
+export function createOperatorMetrics(registry: Registry = new Registry()) {
   const r = [registry];
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
     reconcileTotal: new Counter({
       name: 'controller_runtime_reconcile_total',
-      help: 'Reconciles by result',
-      labelNames: ['controller', 'result'],
+      help: 'Total number of reconciliations per controller',
+      labelNames: ['controller', 'result'] as const,
       registers: r,
     }),
     reconcileErrors: new Counter({
       name: 'controller_runtime_reconcile_errors_total',
-      help: 'Reconciles that failed',
-      labelNames: ['controller'],
+      help: 'Total number of reconciliation errors per controller',
+      labelNames: ['controller'] as const,
       registers: r,
     }),
     reconcileTime: new Histogram({
       name: 'controller_runtime_reconcile_time_seconds',
-      help: 'Time per reconcile',
-      labelNames: ['controller'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      help: 'Length of time per reconciliation per controller',
+      labelNames: ['controller'] as const,
+      buckets: reconcileBuckets,
       registers: r,
     }),
-    queueDepth: new Gauge({
+    workqueueDepth: new Gauge({
       name: 'workqueue_depth',
-      help: 'Keys waiting in the work queue',
-      labelNames: ['name'],
+      help: 'Current depth of workqueue',
+      labelNames: ['name'] as const,
       registers: r,
     }),
-    queueAdds: new Counter({
+    workqueueAdds: new Counter({
       name: 'workqueue_adds_total',
-      help: 'Keys added to the work queue',
-      labelNames: ['name'],
+      help: 'Total number of adds handled by workqueue',
+      labelNames: ['name'] as const,
       registers: r,
     }),
-    queueLatency: new Histogram({
+    workqueueQueueDuration: new Histogram({
       name: 'workqueue_queue_duration_seconds',
-      help: 'Time a key waits before processing',
-      labelNames: ['name'],
-      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      help: 'How long in seconds an item stays in workqueue before being requested',
+      labelNames: ['name'] as const,
+      buckets: workqueueBuckets,
       registers: r,
     }),
-    workDuration: new Histogram({
+    workqueueWorkDuration: new Histogram({
       name: 'workqueue_work_duration_seconds',
-      help: 'Time processing a key',
-      labelNames: ['name'],
-      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
+      help: 'How long in seconds processing an item from workqueue takes',
+      labelNames: ['name'] as const,
+      buckets: workqueueBuckets,
       registers: r,
     }),
-    queueRetries: new Counter({
+    workqueueRetries: new Counter({
       name: 'workqueue_retries_total',
-      help: 'Keys retried after a failure',
-      labelNames: ['name'],
+      help: 'Total number of retries handled by workqueue',
+      labelNames: ['name'] as const,
       registers: r,
     }),
     trials: new Gauge({
       name: 'kubetune_trials',
-      help: 'Trials by state',
-      labelNames: ['namespace', 'study', 'state'],
+      help: 'Trials per study and state',
+      labelNames: ['namespace', 'study', 'state'] as const,
       registers: r,
     }),
     suggestionLatency: new Histogram({
       name: 'kubetune_suggestion_latency_seconds',
-      help: 'Time the sampler took to propose a batch',
-      labelNames: ['algorithm'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      help: 'Time to compute one suggestion, per algorithm',
+      labelNames: ['algorithm'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     }),
     slotRefillLatency: new Histogram({
       name: 'kubetune_slot_refill_latency_seconds',
-      help: 'From the event that freed a trial slot to the next Job',
-      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      help: 'Time from a trial finishing to the next trial being created in its slot',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: r,
     }),
     logStreamReconnects: new Counter({
       name: 'kubetune_log_stream_reconnects_total',
-      help: 'Pod log streams resumed after ending',
+      help: 'Times a followed trial log stream ended early and was reconnected',
       registers: r,
     }),
     informerRestarts: new Counter({
       name: 'kubetune_informer_restarts_total',
-      help: 'Informers restarted after an error or silence',
-      labelNames: ['informer'],
+      help: 'Informer restarts after watch errors, failed lists or silence',
+      labelNames: ['informer'] as const,
       registers: r,
     }),
     leader: new Gauge({
       name: 'kubetune_leader',
-      help: '1 while this replica holds the leader lease',
+      help: '1 while this replica holds the leader lease, else 0',
       registers: r,
     }),
   };
@@ -98,12 +108,30 @@ export function createOperatorMetrics(registry = new Registry()) {
 
 export type OperatorMetrics = ReturnType<typeof createOperatorMetrics>;
 
-export function instrumentQueue(queue: WorkQueue, m: OperatorMetrics, name: string): void {
-  queue.hooks = {
-    onAdd: () => m.queueAdds.inc({ name }),
-    onDepth: (d) => m.queueDepth.set({ name }, d),
-    onQueueLatency: (s) => m.queueLatency.observe({ name }, s),
-    onWorkDuration: (s) => m.workDuration.observe({ name }, s),
-    onRetry: () => m.queueRetries.inc({ name }),
+/** Hooks for `new WorkQueue({ name, hooks: workQueueMetricsHooks(metrics, name) })`. */
+export function workQueueMetricsHooks(metrics: OperatorMetrics, name: string): WorkQueueHooks {
+  const labels = { name };
+  // Touch every series once so dashboards show zeros rather than "no data" before any work.
+  metrics.workqueueDepth.set(labels, 0);
+  metrics.workqueueAdds.inc(labels, 0);
+  metrics.workqueueRetries.inc(labels, 0);
+  return {
+    onAdd: () => metrics.workqueueAdds.inc(labels),
+    onDepth: (n) => metrics.workqueueDepth.set(labels, n),
+    onQueueLatency: (s) => metrics.workqueueQueueDuration.observe(labels, s),
+    onWorkDuration: (s) => metrics.workqueueWorkDuration.observe(labels, s),
+    onRetry: () => metrics.workqueueRetries.inc(labels),
   };
+}
+
+/** Records one reconcile the way controller-runtime does (errors also count in errors_total). */
+export function observeReconcile(
+  metrics: OperatorMetrics,
+  controller: string,
+  result: ReconcileResult,
+  seconds: number,
+): void {
+  metrics.reconcileTotal.inc({ controller, result });
+  if (result === 'error') metrics.reconcileErrors.inc({ controller });
+  metrics.reconcileTime.observe({ controller }, seconds);
 }

@@ -1,49 +1,124 @@
-import { parsePrometheusText, type Sample } from './prometheus-text.js';
+// A minimal client for Prometheus' instant-query API and for scraping a /metrics endpoint.
+// Both are bounded by a timeout: a metrics source that hangs must not stall a reconcile.
+import { parsePrometheusText, parsePromNumber } from './prometheus-text.js';
+import type { PromSample } from './prometheus-text.js';
 
-async function get(url: string, timeoutMs: number, fetchImpl: typeof fetch): Promise<Response> {
-  const res = await fetchImpl(url, { signal: AbortSignal.timeout(timeoutMs) });
-  return res;
+export interface HttpOptions {
+  timeoutMs?: number;
+  fetchImpl?: typeof fetch;
 }
 
-/** GETs a /metrics endpoint and parses it. */
-export async function scrapeTarget(
-  url: string,
-  opts: { timeoutMs?: number; fetchImpl?: typeof fetch } = {},
-): Promise<Sample[]> {
-  const res = await get(url, opts.timeoutMs ?? 5000, opts.fetchImpl ?? fetch);
-  if (!res.ok) throw new Error(`scrape ${url}: HTTP ${res.status}`);
-  return parsePrometheusText(await res.text());
+export interface InstantSample {
+  labels: Record<string, string>;
+  value: number;
 }
 
-interface QueryResponse {
-  status: 'success' | 'error';
+export class PrometheusQueryError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly errorType?: string,
+  ) {
+    super(message);
+    this.name = 'PrometheusQueryError';
+  }
+}
+
+interface ApiResponse {
+  status?: string;
+  errorType?: string;
   error?: string;
-  data?: { resultType: string; result: unknown };
+  data?: { resultType?: string; result?: unknown };
 }
 
-/** An instant query against a Prometheus server's HTTP API (vector or scalar results). */
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+async function request(url: string, init: RequestInit, opts: HttpOptions, what: string): Promise<Response> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  try {
+    return await (opts.fetchImpl ?? fetch)(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const e = err as Error;
+    if (e.name === 'TimeoutError')
+      throw new PrometheusQueryError(`${what}: no answer within ${timeoutMs} ms`);
+    const cause = (e.cause as Error | undefined)?.message;
+    throw new PrometheusQueryError(`${what}: ${e.message}${cause ? ` (${cause})` : ''}`);
+  }
+}
+
+const sampleValue = (pair: unknown, what: string): number => {
+  const raw = Array.isArray(pair) ? pair[1] : undefined;
+  const value = typeof raw === 'string' ? parsePromNumber(raw) : undefined;
+  if (value === undefined)
+    throw new PrometheusQueryError(`${what}: malformed sample ${JSON.stringify(pair)}`);
+  return value;
+};
+
+/** Runs an instant query; a scalar result comes back as one sample without labels. */
 export async function queryInstant(
   baseUrl: string,
   promql: string,
-  opts: { timeoutMs?: number; fetchImpl?: typeof fetch } = {},
-): Promise<{ labels: Record<string, string>; value: number }[]> {
-  const url = `${baseUrl.replace(/\/$/, '')}/api/v1/query?query=${encodeURIComponent(promql)}`;
-  const res = await get(url, opts.timeoutMs ?? 5000, opts.fetchImpl ?? fetch);
-  const body = (await res.json().catch(() => undefined)) as QueryResponse | undefined;
-  if (!body || body.status !== 'success' || !body.data) {
-    throw new Error(
-      `prometheus query ${JSON.stringify(promql)} failed: ${body?.error ?? `HTTP ${res.status}`}`,
+  opts: HttpOptions & { time?: Date } = {},
+): Promise<InstantSample[]> {
+  const what = `query ${JSON.stringify(promql)}`;
+  const form = new URLSearchParams({ query: promql });
+  if (opts.time) form.set('time', String(opts.time.getTime() / 1000));
+  // POST keeps long queries out of URL length limits; Prometheus accepts both.
+  const res = await request(
+    new URL('api/v1/query', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString(),
+    { method: 'POST', body: form, headers: { accept: 'application/json' } },
+    opts,
+    what,
+  );
+  const text = await res.text();
+  let body: ApiResponse;
+  try {
+    body = JSON.parse(text) as ApiResponse;
+  } catch {
+    throw new PrometheusQueryError(
+      `${what}: HTTP ${res.status}, not a Prometheus API response: ${text.slice(0, 200)}`,
+      res.status,
     );
   }
-  const { resultType, result } = body.data;
-  if (resultType === 'scalar') return [{ labels: {}, value: Number((result as [number, string])[1]) }];
-  if (resultType === 'vector') {
-    return (result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({
-      labels: r.metric,
-      value: Number(r.value[1]),
-    }));
+  if (body.status !== 'success') {
+    const message = body.error ?? `HTTP ${res.status}`;
+    throw new PrometheusQueryError(
+      `${what}: ${body.errorType ? `${body.errorType}: ` : ''}${message}`,
+      res.status,
+      body.errorType,
+    );
   }
-  throw new Error(
-    `prometheus query ${JSON.stringify(promql)} returned a ${resultType}; an instant vector or scalar is needed`,
+  const { resultType, result } = body.data ?? {};
+  switch (resultType) {
+    case 'vector':
+      if (!Array.isArray(result)) throw new PrometheusQueryError(`${what}: vector result is not an array`);
+      return result.map((s: { metric?: Record<string, string>; value?: unknown }) => ({
+        labels: { ...s.metric },
+        value: sampleValue(s.value, what),
+      }));
+    case 'scalar':
+      return [{ labels: {}, value: sampleValue(result, what) }];
+    default:
+      throw new PrometheusQueryError(`${what}: expected a vector or scalar result, got ${resultType}`);
+  }
+}
+
+/** GETs a Prometheus text exposition and parses it. */
+export async function scrapeTarget(url: string, opts: HttpOptions = {}): Promise<PromSample[]> {
+  const what = `scrape ${url}`;
+  // Asking for the classic text format keeps servers that also speak OpenMetrics/protobuf on it.
+  const res = await request(
+    url,
+    { headers: { accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' } },
+    opts,
+    what,
   );
+  const text = await res.text();
+  if (!res.ok)
+    throw new PrometheusQueryError(`${what}: HTTP ${res.status}: ${text.slice(0, 200)}`, res.status);
+  try {
+    return parsePrometheusText(text);
+  } catch (err) {
+    throw new PrometheusQueryError(`${what}: ${(err as Error).message}`, res.status);
+  }
 }

@@ -1,61 +1,147 @@
-import { parseNumber } from '../../metrics/numbers.js';
+// A parser for the Prometheus text exposition format (0.0.4), used to read trainers' /metrics
+// and our own in tests. Histogram and summary series stay plain samples (`x_bucket{le=..}`,
+// `x_sum`, `x_count`); callers that care about TYPE can read the comments themselves.
 
-export interface Sample {
+export interface PromSample {
   name: string;
   labels: Record<string, string>;
   value: number;
+  /** Milliseconds since the epoch, when the exposition gives one. */
+  timestamp?: number;
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-function parseLabels(
-  text: string,
-  start: number,
-): { labels: Record<string, string>; end: number } | undefined {
-  const labels: Record<string, string> = {};
-  let i = start + 1;
-  for (;;) {
-    while (text[i] === ' ' || text[i] === ',') i++;
-    if (text[i] === '}') return { labels, end: i + 1 };
-    const m = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(text.slice(i));
-    if (!m) return undefined;
-    i += m[0].length;
-    while (text[i] === ' ') i++;
-    if (text[i] !== '=' || text[i + 1] !== '"') return undefined;
-    i += 2;
-    let value = '';
-    for (; i < text.length && text[i] !== '"'; i++) {
-      if (text[i] === '\\') {
-        const next = text[++i];
-        value += next === 'n' ? '\n' : (next ?? '');
-      } else value += text[i];
-    }
-    if (text[i] !== '"') return undefined;
-    labels[m[0]] = value;
-    i++;
+export function parsePromNumber(text: string): number | undefined {
+  if (FLOAT.test(text)) return Number(text);
+  switch (text.toLowerCase()) {
+    case 'nan':
+      return NaN;
+    case '+inf':
+    case 'inf':
+      return Infinity;
+    case '-inf':
+      return -Infinity;
+    default:
+      return undefined;
   }
 }
 
-/** Samples of the Prometheus text exposition format; comments and malformed lines are skipped. */
-export function parsePrometheusText(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const name = NAME.exec(line)?.[0];
-    if (!name) continue;
-    let rest = name.length;
-    let labels: Record<string, string> = {};
-    if (line[rest] === '{') {
-      const parsed = parseLabels(line, rest);
-      if (!parsed) continue;
-      labels = parsed.labels;
-      rest = parsed.end;
-    }
-    const valueText = line.slice(rest).trim().split(/\s+/)[0] ?? '';
-    const value = parseNumber(valueText);
-    if (value === undefined) continue;
-    out.push({ name, labels, value });
+export class PromParseError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(`line ${line}: ${message}`);
+    this.name = 'PromParseError';
+  }
+}
+
+/** Parses an exposition; throws PromParseError on a malformed line, as a Prometheus scrape would fail. */
+export function parsePrometheusText(text: string): PromSample[] {
+  const out: PromSample[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? '').replace(/\r$/, '');
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    out.push(parseSampleLine(trimmed, i + 1));
   }
   return out;
+}
+
+function parseSampleLine(line: string, lineNo: number): PromSample {
+  let pos = 0;
+  const fail = (what: string): never => {
+    throw new PromParseError(`${what} at column ${pos + 1}: ${line}`, lineNo);
+  };
+  const skipSpace = () => {
+    while (line[pos] === ' ' || line[pos] === '\t') pos++;
+  };
+  const readQuoted = (): string => {
+    if (line[pos] !== '"') fail('expected "');
+    pos++;
+    let value = '';
+    for (;;) {
+      const c = line[pos++];
+      if (c === undefined) return fail('unterminated string');
+      if (c === '"') return value;
+      if (c !== '\\') {
+        value += c;
+        continue;
+      }
+      const e = line[pos++];
+      // Only \\, \" and \n are escapes; anything else is kept verbatim, as Prometheus does.
+      if (e === 'n') value += '\n';
+      else if (e === '\\' || e === '"') value += e;
+      else if (e === undefined) fail('unterminated string');
+      else value += `\\${e}`;
+    }
+  };
+
+  let name = '';
+  const m = NAME.exec(line);
+  if (m) {
+    name = m[0];
+    pos = name.length;
+  } else if (line[0] !== '{') {
+    fail('expected a metric name');
+  }
+  const labels: Record<string, string> = {};
+  skipSpace();
+  if (line[pos] === '{') {
+    pos++;
+    for (;;) {
+      skipSpace();
+      if (line[pos] === '}') {
+        pos++;
+        break;
+      }
+      let labelName: string;
+      if (line[pos] === '"') {
+        // Prometheus 3 / OpenMetrics 2 allow quoted names; a quoted string alone is the metric name.
+        const quoted = readQuoted();
+        skipSpace();
+        if (line[pos] !== '=') {
+          if (name) fail('metric name given twice');
+          name = quoted;
+          skipSpace();
+          if (line[pos] === ',') pos++;
+          continue;
+        }
+        labelName = quoted;
+      } else {
+        const lm = LABEL_NAME.exec(line.slice(pos));
+        if (!lm) return fail('expected a label name');
+        labelName = lm[0];
+        pos += labelName.length;
+      }
+      skipSpace();
+      if (line[pos] !== '=') fail('expected =');
+      pos++;
+      skipSpace();
+      if (labelName in labels) fail(`duplicate label ${labelName}`);
+      labels[labelName] = readQuoted();
+      skipSpace();
+      if (line[pos] === ',') pos++;
+      else if (line[pos] !== '}') fail('expected , or }');
+    }
+  }
+  if (!name) fail('missing metric name');
+  const rest = line
+    .slice(pos)
+    .trim()
+    .split(/[ \t]+/);
+  if (rest.length < 1 || rest.length > 2 || rest[0] === '')
+    fail('expected a value and an optional timestamp');
+  const value = parsePromNumber(rest[0] ?? '');
+  if (value === undefined) fail(`bad value ${JSON.stringify(rest[0])}`);
+  const sample: PromSample = { name, labels, value: value as number };
+  if (rest[1] !== undefined) {
+    if (!/^-?\d+$/.test(rest[1])) fail(`bad timestamp ${JSON.stringify(rest[1])}`);
+    sample.timestamp = Number(rest[1]);
+  }
+  return sample;
 }

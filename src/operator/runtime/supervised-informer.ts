@@ -1,148 +1,245 @@
-import {
-  makeInformer,
-  type Informer,
-  type KubeConfig,
-  type KubernetesObject,
-  type ListPromise,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+// client-node's informer (ListWatch) relists by itself only on 410 Gone. Any other failure
+// (apiserver restart, network error, 401/403, a failed list) emits `error` and the informer
+// stops for good; a half-open TCP connection leaves the watch silent forever. This wrapper
+// owns the informer's lifecycle: it restarts it with jittered exponential backoff (one restart
+// at a time), relists when nothing has been heard for too long, and keeps its own cache across
+// restarts so that deletions missed while the watch was down are still reported.
+import { makeInformer } from '@kubernetes/client-node';
+import type { Informer, KubeConfig, KubernetesObject, ListPromise } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { errorMessage } from './kube-errors.js';
 
-type InnerInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
-export type InformerFactory = <T extends KubernetesObject>(
+export type InformerFactory<T extends KubernetesObject> = (
   kc: KubeConfig,
   path: string,
   list: ListPromise<T>,
   labelSelector?: string,
-) => InnerInformer<T>;
-type Event = 'add' | 'update' | 'delete';
+) => Informer<T>;
 
 export interface SupervisedInformerOptions<T extends KubernetesObject> {
   name: string;
+  /** Watch path, e.g. `/apis/kubetune.dev/v1alpha1/namespaces/ns/studies`. */
   path: string;
   list: ListPromise<T>;
   labelSelector?: string;
   logger: Logger;
-  /** Restart (a full relist) when nothing was heard for this long: watches can go silent on half-open TCP. */
+  /** Relist when no event, (re)connect or list has been seen for this long. Default 5 min. */
   maxSilenceMs?: number;
+  /** Restart delay: base·2^failures capped at max, then jittered to 50–100 %. Default 1 s / 30 s. */
   backoff?: { baseMs: number; maxMs: number };
-  factory?: InformerFactory;
+  /** A generation that has been listed this long counts as healthy: the backoff starts over. */
+  resetAfterMs?: number;
+  onRestart?: (reason: string) => void;
+  /** Defaults to client-node's makeInformer; tests of the supervision logic inject a fake. */
+  factory?: InformerFactory<T>;
+  random?: () => number;
 }
 
-/**
- * client-node's informer relists by itself on 410 Gone but stops for good on any other error,
- * and a failed first list rejects start(). This wrapper keeps one alive: restarts with jittered
- * exponential backoff (one restart in flight), plus a watchdog for watches that fall silent.
- * Restarts relist and re-deliver adds, which level-triggered consumers absorb.
- */
+type EventName = 'add' | 'update' | 'delete';
+
+const keyOf = (obj: KubernetesObject) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+
+const sameVersion = (a: KubernetesObject, b: KubernetesObject) => {
+  const rv = a.metadata?.resourceVersion;
+  return rv !== undefined && rv === b.metadata?.resourceVersion;
+};
+
 export class SupervisedInformer<T extends KubernetesObject> {
-  readonly name: string;
+  /** Restarts scheduled so far (errors, failed lists and silence). */
   restarts = 0;
-  onRestart: ((reason: string) => void) | undefined;
-  private inner: InnerInformer<T> | undefined;
-  private readonly handlers: Record<Event, ((obj: T) => void)[]> = { add: [], update: [], delete: [] };
-  private lastActivity = Date.now();
+  onRestart?: (reason: string) => void;
+
+  private readonly opts: SupervisedInformerOptions<T>;
+  private readonly log: Logger;
+  private readonly factory: InformerFactory<T>;
+  private readonly maxSilenceMs: number;
+  private readonly backoff: { baseMs: number; maxMs: number };
+  private readonly resetAfterMs: number;
+  private readonly random: () => number;
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: Record<EventName, ((obj: T) => void)[]> = { add: [], update: [], delete: [] };
+  private current: Informer<T> | undefined;
+  private currentListedAt: number | undefined;
+  private lastActivity = 0;
+  private failures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
-  private restarting = false;
-  private stopped = false;
-  private generation = 0;
+  private stopped = true;
+  private firstSync: { resolve(): void; reject(err: Error): void } | undefined;
 
   constructor(
     private readonly kc: KubeConfig,
-    private readonly opts: SupervisedInformerOptions<T>,
+    opts: SupervisedInformerOptions<T>,
   ) {
-    this.name = opts.name;
+    this.opts = opts;
+    this.log = opts.logger.child({ informer: opts.name });
+    this.factory = opts.factory ?? makeInformer;
+    this.maxSilenceMs = opts.maxSilenceMs ?? 5 * 60_000;
+    this.backoff = opts.backoff ?? { baseMs: 1000, maxMs: 30_000 };
+    this.resetAfterMs = opts.resetAfterMs ?? 2 * 60_000;
+    this.random = opts.random ?? Math.random;
+    this.onRestart = opts.onRestart;
   }
 
-  on(event: Event, cb: (obj: T) => void): void {
+  get name(): string {
+    return this.opts.name;
+  }
+
+  on(event: EventName, cb: (obj: T) => void): void {
     this.handlers[event].push(cb);
   }
 
-  list(): T[] {
-    return [...(this.inner?.list() ?? [])];
+  /**
+   * Starts watching; resolves after the first successful list (failed lists are retried with
+   * backoff, not reported here). Rejects only if stop() is called before that.
+   */
+  start(): Promise<void> {
+    if (!this.stopped) throw new Error(`informer ${this.opts.name} already started`);
+    this.stopped = false;
+    const synced = new Promise<void>((resolve, reject) => (this.firstSync = { resolve, reject }));
+    this.launch();
+    const every = Math.max(10, Math.min(this.maxSilenceMs / 4, 30_000));
+    this.watchdog = setInterval(() => this.checkSilence(), every);
+    return synced;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.watchdog);
+    clearTimeout(this.restartTimer);
+    this.watchdog = this.restartTimer = undefined;
+    const old = this.detach();
+    this.firstSync?.reject(new Error(`informer ${this.opts.name} stopped before its first list`));
+    this.firstSync = undefined;
+    await old?.stop().catch(() => undefined);
+  }
+
+  /** The cached objects; during an outage this is the last known state, not an empty list. */
+  list(namespace?: string): T[] {
+    const all = [...this.cache.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.inner?.get(name, namespace);
+    return this.cache.get(`${namespace ?? ''}/${name}`);
   }
 
-  /** Resolves once a first list has succeeded, retrying until then. */
-  async start(): Promise<void> {
-    await this.connect('start');
-    const silence = this.opts.maxSilenceMs ?? 5 * 60_000;
-    this.watchdog = setInterval(
-      () => {
-        if (Date.now() - this.lastActivity > silence)
-          void this.restart(`no events for ${Math.round(silence / 1000)}s`);
-      },
-      Math.max(50, Math.min(silence / 4, 30_000)),
+  private launch(): void {
+    const list: ListPromise<T> = async () => {
+      const result = await this.opts.list();
+      if (informer === this.current) this.replace(result.items);
+      return result;
+    };
+    const informer = this.factory(this.kc, this.opts.path, list, this.opts.labelSelector);
+    this.current = informer;
+    this.currentListedAt = undefined;
+    this.lastActivity = performance.now();
+    const live = () => informer === this.current;
+    informer.on('add', (obj) => live() && this.upsert(obj));
+    informer.on('update', (obj) => live() && this.upsert(obj));
+    informer.on('delete', (obj) => live() && this.remove(obj));
+    informer.on('connect', () => live() && this.touch());
+    informer.on(
+      'error',
+      (err) => live() && this.scheduleRestart(`watch or list failed: ${errorMessage(err)}`),
     );
-    this.watchdog.unref();
+    informer.start().then(
+      // ListWatch starts its watch after the list even if stop() was called meanwhile; stopping
+      // again once start() has returned aborts that late watch.
+      () => (live() ? undefined : informer.stop().catch(() => undefined)),
+      (err: unknown) => live() && this.scheduleRestart(`start failed: ${errorMessage(err)}`),
+    );
   }
 
-  stop(): void {
-    this.stopped = true;
-    clearInterval(this.watchdog);
-    const inner = this.inner;
-    this.inner = undefined;
-    void inner?.stop().catch(() => undefined);
+  /** Detaches the current informer: from here on its events and errors are ignored. */
+  private detach(): Informer<T> | undefined {
+    const old = this.current;
+    this.current = undefined;
+    return old;
   }
 
-  private create(): InnerInformer<T> {
-    const factory = this.opts.factory ?? (makeInformer as InformerFactory);
-    const inner = factory<T>(this.kc, this.opts.path, this.opts.list, this.opts.labelSelector);
-    const gen = ++this.generation;
-    const live = () => gen === this.generation && !this.stopped;
-    for (const event of ['add', 'update', 'delete'] as const) {
-      inner.on(event, (obj: T) => {
-        if (!live()) return;
-        this.lastActivity = Date.now();
-        for (const cb of this.handlers[event]) cb(obj);
-      });
+  private scheduleRestart(reason: string): void {
+    if (this.stopped || this.restartTimer) return;
+    const now = performance.now();
+    if (this.currentListedAt !== undefined && now - this.currentListedAt >= this.resetAfterMs)
+      this.failures = 0;
+    const ceiling = Math.min(this.backoff.baseMs * 2 ** this.failures, this.backoff.maxMs);
+    const delay = Math.round(ceiling * (0.5 + 0.5 * this.random()));
+    this.failures++;
+    this.restarts++;
+    this.log.warn({ reason, delayMs: delay, restarts: this.restarts }, 'restarting informer');
+    try {
+      this.onRestart?.(reason);
+    } catch (err) {
+      this.log.error({ err }, 'onRestart hook threw');
     }
-    inner.on('connect', () => {
-      if (live()) this.lastActivity = Date.now();
-    });
-    inner.on('error', (err: unknown) => {
-      if (live()) void this.restart(`watch error: ${(err as Error)?.message ?? String(err)}`);
-    });
-    return inner;
+    const old = this.detach();
+    void old?.stop().catch(() => undefined);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.stopped) this.launch();
+    }, delay);
   }
 
-  private async connect(why: string): Promise<void> {
-    const { baseMs, maxMs } = this.opts.backoff ?? { baseMs: 200, maxMs: 30_000 };
-    for (let attempt = 0; !this.stopped; attempt++) {
-      const inner = this.create();
-      try {
-        await inner.start();
-        this.inner = inner;
-        this.lastActivity = Date.now();
-        return;
-      } catch (err) {
-        void inner.stop().catch(() => undefined);
-        const delay = Math.min(maxMs, baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-        this.opts.logger.warn(
-          { informer: this.name, err: (err as Error).message, retryInMs: Math.round(delay), why },
-          'informer list failed',
-        );
-        await new Promise((r) => setTimeout(r, delay));
+  private checkSilence(): void {
+    if (this.stopped || this.restartTimer || !this.current) return;
+    const silentMs = performance.now() - this.lastActivity;
+    if (silentMs >= this.maxSilenceMs) {
+      this.scheduleRestart(`nothing heard for ${Math.round(silentMs / 1000)} s (watch may be half-open)`);
+    }
+  }
+
+  private touch(): void {
+    this.lastActivity = performance.now();
+  }
+
+  /** A successful list: report what changed against our cache, including missed deletions. */
+  private replace(items: T[]): void {
+    this.touch();
+    this.currentListedAt = performance.now();
+    const seen = new Set<string>();
+    for (const obj of items) {
+      seen.add(keyOf(obj));
+      this.upsert(obj);
+    }
+    for (const [key, obj] of this.cache) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.emit('delete', obj);
       }
     }
+    if (this.firstSync) {
+      this.log.info({ objects: this.cache.size }, 'informer synced');
+      this.firstSync.resolve();
+      this.firstSync = undefined;
+    }
   }
 
-  private async restart(reason: string): Promise<void> {
-    if (this.restarting || this.stopped) return;
-    this.restarting = true;
-    try {
-      this.restarts++;
-      this.onRestart?.(reason);
-      // The old cache keeps answering list() until the new one has listed.
-      await this.inner?.stop().catch(() => undefined);
-      const { baseMs } = this.opts.backoff ?? { baseMs: 200, maxMs: 30_000 };
-      await new Promise((r) => setTimeout(r, baseMs * (0.5 + Math.random())));
-      await this.connect(reason);
-    } finally {
-      this.restarting = false;
+  // The informer re-emits the objects we have just taken from the list; the resourceVersion
+  // check drops those repeats (as client-node's own cache does).
+  private upsert(obj: T): void {
+    this.touch();
+    const key = keyOf(obj);
+    const known = this.cache.get(key);
+    if (known && sameVersion(known, obj)) return;
+    this.cache.set(key, obj);
+    this.emit(known ? 'update' : 'add', obj);
+  }
+
+  private remove(obj: T): void {
+    this.touch();
+    const key = keyOf(obj);
+    if (!this.cache.delete(key)) return;
+    this.emit('delete', obj);
+  }
+
+  private emit(event: EventName, obj: T): void {
+    for (const cb of this.handlers[event]) {
+      try {
+        cb(obj);
+      } catch (err) {
+        this.log.error({ err, event, object: keyOf(obj) }, 'informer event handler threw');
+      }
     }
   }
 }

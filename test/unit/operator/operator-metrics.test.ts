@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import {
+  createOperatorMetrics,
+  observeReconcile,
+  workQueueMetricsHooks,
+} from '../../../src/operator/runtime/operator-metrics.js';
+import { WorkQueue } from '../../../src/operator/runtime/work-queue.js';
+import { parsePrometheusText } from '../../../src/operator/runtime/prometheus-text.js';
+
+describe('operator metrics', () => {
+  it('registers controller-runtime, workqueue, kubetune and process metrics', async () => {
+    const m = createOperatorMetrics();
+    m.trials.set({ namespace: 'ns', study: 's', state: 'Running' }, 3);
+    m.suggestionLatency.observe({ algorithm: 'tpe' }, 0.004);
+    m.slotRefillLatency.observe(0.2);
+    m.logStreamReconnects.inc();
+    m.informerRestarts.inc({ informer: 'studies' });
+    m.leader.set(1);
+    observeReconcile(m, 'study', 'error', 0.01);
+    observeReconcile(m, 'study', 'success', 0.02);
+    const text = await m.registry.metrics();
+    for (const name of [
+      'controller_runtime_reconcile_total',
+      'controller_runtime_reconcile_errors_total',
+      'controller_runtime_reconcile_time_seconds',
+      'workqueue_depth',
+      'workqueue_adds_total',
+      'workqueue_queue_duration_seconds',
+      'workqueue_work_duration_seconds',
+      'workqueue_retries_total',
+      'kubetune_trials',
+      'kubetune_suggestion_latency_seconds',
+      'kubetune_slot_refill_latency_seconds',
+      'kubetune_log_stream_reconnects_total',
+      'kubetune_informer_restarts_total',
+      'kubetune_leader',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+    ]) {
+      assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
+    }
+    const samples = parsePrometheusText(text);
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+        ?.value;
+    assert.equal(value('controller_runtime_reconcile_total', { controller: 'study', result: 'error' }), 1);
+    assert.equal(value('controller_runtime_reconcile_errors_total', { controller: 'study' }), 1);
+    assert.equal(value('controller_runtime_reconcile_time_seconds_count', { controller: 'study' }), 2);
+    assert.equal(value('kubetune_trials', { study: 's', state: 'Running' }), 3);
+    assert.equal(value('kubetune_suggestion_latency_seconds_bucket', { algorithm: 'tpe', le: '0.001' }), 0);
+    assert.equal(value('kubetune_suggestion_latency_seconds_bucket', { algorithm: 'tpe', le: '0.005' }), 1);
+    assert.equal(value('kubetune_slot_refill_latency_seconds_bucket', { le: '30' }), 1);
+    assert.equal(value('kubetune_leader'), 1);
+  });
+
+  it('keeps separate registries apart', () => {
+    const a = createOperatorMetrics(new Registry());
+    const b = createOperatorMetrics(new Registry());
+    assert.notEqual(a.registry, b.registry);
+  });
+
+  it('wires a WorkQueue to the workqueue metrics', async () => {
+    const m = createOperatorMetrics();
+    const q = new WorkQueue({
+      name: 'study',
+      baseDelayMs: 1,
+      bucket: false,
+      hooks: workQueueMetricsHooks(m, 'study'),
+    });
+    let failed = false;
+    q.add('a');
+    q.add('b');
+    const running = q.run(1, async (key) => {
+      if (key === 'a' && !failed) {
+        failed = true;
+        throw new Error('once');
+      }
+    });
+    while (q.numRequeues('a') > 0 || !failed || q.length > 0) await new Promise((r) => setTimeout(r, 2));
+    q.shutDown();
+    await running;
+    const samples = parsePrometheusText(await m.registry.metrics());
+    const value = (name: string) => samples.find((s) => s.name === name && s.labels.name === 'study')?.value;
+    assert.equal(value('workqueue_adds_total'), 3);
+    assert.equal(value('workqueue_retries_total'), 1);
+    assert.equal(value('workqueue_depth'), 0);
+    assert.equal(value('workqueue_work_duration_seconds_count'), 3);
+    assert.equal(value('workqueue_queue_duration_seconds_count'), 3);
+  });
+});
