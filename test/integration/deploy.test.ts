@@ -122,7 +122,8 @@ function fakeStudy(name: string, namespace: string): string {
       algorithm: { name: 'random' },
       parameters: [
         { name: 'x', type: 'double', min: 0, max: 1 },
-        { name: 'y', type: 'double', min: 0, max: 1 },
+        // Not `y`: kubectl reads YAML 1.1, where a bare y is the boolean true.
+        { name: 'width', type: 'double', min: 0, max: 1 },
       ],
       maxTrials: 3,
       parallelism: 2,
@@ -139,7 +140,7 @@ function fakeStudy(name: string, namespace: string): string {
                   name: 'trainer',
                   image: 'docker.io/library/node:20',
                   command: ['node', join(repoRoot, 'test', 'fixtures', 'fake-trainer.mjs')],
-                  args: ['--x=${params.x}', '--y=${params.y}', '--epochs=2'],
+                  args: ['--x=${params.x}', '--y=${params.width}', '--epochs=2'],
                 },
               ],
             },

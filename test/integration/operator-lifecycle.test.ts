@@ -252,9 +252,10 @@ describe('operator lifecycle on the real test cluster', () => {
     );
     const handover = Date.now() - killedAt;
     // As in client-go, the standby waits one lease duration after it last saw a renewal, then
-    // needs at most one retry period to notice and one to write: the bound is lease + 2 retries.
+    // needs at most one retry period to notice and one to write: lease + 2 retries, plus 1 s for
+    // this test's own polling and process scheduling on a loaded 2-core machine.
     t.diagnostic(`leader handover took ${handover} ms (lease ${leaseSeconds}s, retry ${retrySeconds}s)`);
-    assert.ok(handover <= (leaseSeconds + 2 * retrySeconds) * 1000, `handover took ${handover} ms`);
+    assert.ok(handover <= (leaseSeconds + 2 * retrySeconds + 1) * 1000, `handover took ${handover} ms`);
     const study = await waitForStudyEnd(api, ns, 'ha', 120_000, b);
     assert.equal(study.status?.phase, 'Succeeded');
     const trials = await listTrials(api, ns, 'ha');
