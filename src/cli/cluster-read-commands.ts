@@ -1,15 +1,8 @@
 import { parseArgs } from 'node:util';
 import { loadKubeConfig, makeClients } from '../operator/kube/clients.js';
-import {
-  GROUP,
-  LABEL_STUDY,
-  STUDY_PLURAL,
-  TRIAL_PLURAL,
-  VERSION,
-  type StudyObject,
-  type TrialObject,
-} from '../operator/kube/resources.js';
-import { errorMessage, isNotFound } from '../operator/runtime/kube-errors.js';
+import type { StudyObject } from '../operator/kube/resources.js';
+import { errorMessage } from '../operator/runtime/kube-errors.js';
+import { TrialStore } from '../operator/study/trial-store.js';
 import { UserError } from './load-study.js';
 
 function args(argv: string[], usage: string) {
@@ -28,7 +21,7 @@ function args(argv: string[], usage: string) {
   return {
     name: positionals[0] as string,
     namespace,
-    clients: makeClients(kc),
+    store: new TrialStore(makeClients(kc)),
     json: values.output === 'json',
   };
 }
@@ -45,31 +38,23 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-async function getStudy(
-  c: ReturnType<typeof makeClients>,
-  namespace: string,
-  name: string,
-): Promise<StudyObject> {
+async function getStudy(store: TrialStore, namespace: string, name: string): Promise<StudyObject> {
+  let study: StudyObject | undefined;
   try {
-    return (await c.custom.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: STUDY_PLURAL,
-      name,
-    })) as StudyObject;
+    study = await store.getStudy(namespace, name);
   } catch (err) {
-    if (isNotFound(err)) throw new UserError(`study ${namespace}/${name} not found`);
     throw new UserError(`cannot read study ${namespace}/${name}: ${errorMessage(err)}`);
   }
+  if (!study) throw new UserError(`study ${namespace}/${name} not found`);
+  return study;
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { name, namespace, clients, json } = args(
+  const { name, namespace, store, json } = args(
     argv,
     'usage: kubetune status STUDY [-n NAMESPACE] [--kubeconfig PATH] [-o json]',
   );
-  const study = await getStudy(clients, namespace, name);
+  const study = await getStudy(store, namespace, name);
   if (json) {
     console.log(JSON.stringify(study.status ?? {}, null, 2));
     return 0;
@@ -92,19 +77,12 @@ export async function statusCommand(argv: string[]): Promise<number> {
 }
 
 export async function trialsCommand(argv: string[]): Promise<number> {
-  const { name, namespace, clients, json } = args(
+  const { name, namespace, store, json } = args(
     argv,
     'usage: kubetune trials STUDY [-n NAMESPACE] [--kubeconfig PATH] [-o json]',
   );
-  await getStudy(clients, namespace, name);
-  const list = (await clients.custom.listNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: TRIAL_PLURAL,
-    labelSelector: `${LABEL_STUDY}=${name}`,
-  })) as { items: TrialObject[] };
-  const trials = list.items.sort((a, b) => a.spec.index - b.spec.index);
+  await getStudy(store, namespace, name);
+  const trials = (await store.listTrials(namespace, name)).sort((a, b) => a.spec.index - b.spec.index);
   if (json) {
     console.log(
       JSON.stringify(

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { errorMessage } from '../../src/operator/runtime/kube-errors.js';
-import { clients, createTestNamespace, waitFor, type Clients } from './support/cluster.js';
+import { runCli } from '../support/run-cli.js';
+import { clients, createTestNamespace, kubeconfigPath, waitFor, type Clients } from './support/cluster.js';
 import {
   applyCrds,
   createStudy,
@@ -95,6 +96,17 @@ describe('operator on the real test cluster', () => {
     assert.equal(study.status?.trials?.succeeded, 6);
     const jobs = await c.batch.listNamespacedJob({ namespace: ns });
     assert.equal(jobs.items.length, 6);
+
+    const status = await runCli(['status', 'mnist', '-n', ns, '--kubeconfig', kubeconfigPath]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(
+      status.stdout,
+      new RegExp(`best trial: ${best.metadata.name} value=${best.status?.objective}`),
+    );
+    const listed = await runCli(['trials', 'mnist', '-n', ns, '--kubeconfig', kubeconfigPath]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout.trim().split('\n').length, 7, listed.stdout);
+    assert.match(listed.stdout, /^TRIAL\s+STATE\s+OBJECTIVE\s+LEARNING_RATE\s+UNITS/);
     assert.ok(jobs.items.every((j) => j.metadata?.ownerReferences?.[0]?.kind === 'Trial'));
   });
 
