@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CoordinationV1Api, type CustomObjectsApi } from '@kubernetes/client-node';
-import { clients, createTestNamespace, waitFor, type Clients } from './support/cluster.js';
+import { createTestNamespace, waitFor } from './support/cluster.js';
 import {
-  applyCrds,
   createStudy,
-  customApi,
   fakeTrainerTemplate,
   getStudy,
   GROUP,
   listTrials,
-  startOperator,
+  operatorSuite,
   VERSION,
   waitForStudyEnd,
-  type OperatorProcess,
 } from './support/operator.js';
 import { MERGE_PATCH } from '../../src/operator/kube/clients.js';
 
@@ -36,23 +33,12 @@ async function patchSpec(
 }
 
 describe('operator lifecycle on the real test cluster', () => {
-  let c: Clients;
-  let api: CustomObjectsApi;
-  const operators: OperatorProcess[] = [];
-  after(async () => {
-    for (const op of operators) await op.kill();
-  });
-  before(async () => {
-    c = clients();
-    api = customApi(c.kc);
-    await applyCrds();
-  });
+  const suite = operatorSuite();
 
   it('suspends, resumes and picks up edits to maxTrials and parallelism', async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-edit');
-    const op = startOperator(['--namespaces', ns]);
-    operators.push(op);
-    await createStudy(api, ns, 'editable', {
+    const ns = await createTestNamespace(t, suite.c, 'op-edit');
+    const op = suite.start(['--namespaces', ns]);
+    await createStudy(suite.api, ns, 'editable', {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'sobol' },
       parameters: xy,
@@ -67,37 +53,36 @@ describe('operator lifecycle on the real test cluster', () => {
       ]),
     });
     await waitFor(
-      async () => (await getStudy(api, ns, 'editable')).status?.phase === 'Suspended' || undefined,
+      async () => (await getStudy(suite.api, ns, 'editable')).status?.phase === 'Suspended' || undefined,
       20_000,
       'phase Suspended',
       200,
     );
     await sleep(1500);
-    assert.equal((await listTrials(api, ns, 'editable')).length, 0, 'a suspended study started trials');
-    await patchSpec(api, ns, 'editable', { suspend: false, maxTrials: 5, parallelism: 3 });
+    assert.equal((await listTrials(suite.api, ns, 'editable')).length, 0, 'a suspended study started trials');
+    await patchSpec(suite.api, ns, 'editable', { suspend: false, maxTrials: 5, parallelism: 3 });
     await waitFor(
-      async () => (await c.batch.listNamespacedJob({ namespace: ns })).items.length >= 3 || undefined,
+      async () => (await suite.c.batch.listNamespacedJob({ namespace: ns })).items.length >= 3 || undefined,
       20_000,
       'three jobs at once after raising parallelism',
       100,
     );
-    const study = await waitForStudyEnd(api, ns, 'editable', 90_000, op);
+    const study = await waitForStudyEnd(suite.api, ns, 'editable', 90_000, op);
     assert.equal(study.status?.phase, 'Succeeded');
-    assert.equal((await listTrials(api, ns, 'editable')).length, 5);
+    assert.equal((await listTrials(suite.api, ns, 'editable')).length, 5);
     assert.equal(study.status?.observedGeneration, study.metadata.generation);
   });
 
   it('reports a spec the CRD cannot check (unknown placeholder) as InvalidSpec without crashing', async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-invalid');
-    const op = startOperator(['--namespaces', ns]);
-    operators.push(op);
-    await createStudy(api, ns, 'typo', {
+    const ns = await createTestNamespace(t, suite.c, 'op-invalid');
+    const op = suite.start(['--namespaces', ns]);
+    await createStudy(suite.api, ns, 'typo', {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'random' },
       parameters: xy,
       trialTemplate: fakeTrainerTemplate(['--x=${params.z}']),
     });
-    const study = await waitForStudyEnd(api, ns, 'typo', 20_000, op);
+    const study = await waitForStudyEnd(suite.api, ns, 'typo', 20_000, op);
     const failed = study.status?.conditions?.find((cond) => cond.type === 'Failed');
     assert.equal(failed?.reason, 'InvalidSpec');
     assert.match(failed?.message ?? '', /\$\{params\.z\} names unknown parameter "z"/);
@@ -105,10 +90,9 @@ describe('operator lifecycle on the real test cluster', () => {
   });
 
   it('deleting a Study removes its Trials and Jobs through owner references', async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-delete');
-    const op = startOperator(['--namespaces', ns]);
-    operators.push(op);
-    await createStudy(api, ns, 'doomed', {
+    const ns = await createTestNamespace(t, suite.c, 'op-delete');
+    suite.start(['--namespaces', ns]);
+    await createStudy(suite.api, ns, 'doomed', {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'random' },
       parameters: xy,
@@ -117,12 +101,12 @@ describe('operator lifecycle on the real test cluster', () => {
       trialTemplate: fakeTrainerTemplate(['--x=${params.x}', '--epochs=100', '--sleep-ms=200']),
     });
     await waitFor(
-      async () => (await c.batch.listNamespacedJob({ namespace: ns })).items.length === 2 || undefined,
+      async () => (await suite.c.batch.listNamespacedJob({ namespace: ns })).items.length === 2 || undefined,
       20_000,
       'two jobs',
       100,
     );
-    await api.deleteNamespacedCustomObject({
+    await suite.api.deleteNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
       namespace: ns,
@@ -132,15 +116,15 @@ describe('operator lifecycle on the real test cluster', () => {
     });
     await waitFor(
       async () =>
-        ((await c.batch.listNamespacedJob({ namespace: ns })).items.length === 0 &&
-          (await listTrials(api, ns, 'doomed')).length === 0) ||
+        ((await suite.c.batch.listNamespacedJob({ namespace: ns })).items.length === 0 &&
+          (await listTrials(suite.api, ns, 'doomed')).length === 0) ||
         undefined,
       60_000,
       'jobs and trials to be garbage-collected',
       250,
     );
     await waitFor(
-      async () => (await c.core.listNamespacedPod({ namespace: ns })).items.length === 0 || undefined,
+      async () => (await suite.c.core.listNamespacedPod({ namespace: ns })).items.length === 0 || undefined,
       60_000,
       'trial pods to be deleted',
       250,
@@ -148,10 +132,9 @@ describe('operator lifecycle on the real test cluster', () => {
   });
 
   it('prunes losing trials with ASHA: the Trial records Pruned with its step and the Job is deleted', async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-asha');
-    const op = startOperator(['--namespaces', ns]);
-    operators.push(op);
-    await createStudy(api, ns, 'pruned', {
+    const ns = await createTestNamespace(t, suite.c, 'op-asha');
+    const op = suite.start(['--namespaces', ns]);
+    await createStudy(suite.api, ns, 'pruned', {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'random' },
       earlyStopping: { name: 'asha', settings: { minResource: 1, maxResource: 9, reductionFactor: 3 } },
@@ -166,9 +149,9 @@ describe('operator lifecycle on the real test cluster', () => {
         '--sleep-ms=400',
       ]),
     });
-    const study = await waitForStudyEnd(api, ns, 'pruned', 180_000, op);
+    const study = await waitForStudyEnd(suite.api, ns, 'pruned', 180_000, op);
     assert.equal(study.status?.phase, 'Succeeded');
-    const trials = await listTrials(api, ns, 'pruned');
+    const trials = await listTrials(suite.api, ns, 'pruned');
     const pruned = trials.filter((tr) => tr.status?.state === 'Pruned');
     assert.ok(pruned.length >= 1, trials.map((tr) => `${tr.metadata.name}:${tr.status?.state}`).join(' '));
     for (const tr of pruned) {
@@ -176,7 +159,7 @@ describe('operator lifecycle on the real test cluster', () => {
       assert.ok(typeof tr.status?.prunedAtStep === 'number' && tr.status.prunedAtStep < 9);
     }
     const jobs = new Set(
-      (await c.batch.listNamespacedJob({ namespace: ns })).items.map((j) => j.metadata?.name),
+      (await suite.c.batch.listNamespacedJob({ namespace: ns })).items.map((j) => j.metadata?.name),
     );
     for (const tr of pruned)
       assert.ok(!jobs.has(tr.metadata.name), `job of pruned ${tr.metadata.name} still exists`);
@@ -184,8 +167,8 @@ describe('operator lifecycle on the real test cluster', () => {
   });
 
   it('with two replicas only the leader reconciles, and a killed leader hands over within the lease duration', async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-leader');
-    const coordination = c.kc.makeApiClient(CoordinationV1Api);
+    const ns = await createTestNamespace(t, suite.c, 'op-leader');
+    const coordination = suite.c.kc.makeApiClient(CoordinationV1Api);
     const leaseSeconds = 8;
     const retrySeconds = 1;
     const args = [
@@ -203,8 +186,7 @@ describe('operator lifecycle on the real test cluster', () => {
       '--retry-period-seconds',
       String(retrySeconds),
     ];
-    const a = startOperator(args);
-    operators.push(a);
+    const a = suite.start(args);
     const holder = await waitFor(
       async () =>
         (await coordination.readNamespacedLease({ namespace: ns, name: 'kubetune' })).spec?.holderIdentity ||
@@ -213,8 +195,7 @@ describe('operator lifecycle on the real test cluster', () => {
       'a lease holder',
       200,
     );
-    const b = startOperator(args);
-    operators.push(b);
+    const b = suite.start(args);
     // A candidate waits a full lease duration from when it first sees the lease; measure the
     // handover from a standby that is up and watching, as in a running deployment.
     await waitFor(
@@ -223,7 +204,7 @@ describe('operator lifecycle on the real test cluster', () => {
       'the standby to observe the leader',
       100,
     );
-    await createStudy(api, ns, 'ha', {
+    await createStudy(suite.api, ns, 'ha', {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'random' },
       parameters: xy,
@@ -232,7 +213,7 @@ describe('operator lifecycle on the real test cluster', () => {
       trialTemplate: fakeTrainerTemplate(['--x=${params.x}', '--epochs=4', '--sleep-ms=500']),
     });
     await waitFor(
-      async () => (await listTrials(api, ns, 'ha')).length >= 2 || undefined,
+      async () => (await listTrials(suite.api, ns, 'ha')).length >= 2 || undefined,
       20_000,
       'the first trials',
       200,
@@ -256,13 +237,13 @@ describe('operator lifecycle on the real test cluster', () => {
     // this test's own polling and process scheduling on a loaded 2-core machine.
     t.diagnostic(`leader handover took ${handover} ms (lease ${leaseSeconds}s, retry ${retrySeconds}s)`);
     assert.ok(handover <= (leaseSeconds + 2 * retrySeconds + 1) * 1000, `handover took ${handover} ms`);
-    const study = await waitForStudyEnd(api, ns, 'ha', 120_000, b);
+    const study = await waitForStudyEnd(suite.api, ns, 'ha', 120_000, b);
     assert.equal(study.status?.phase, 'Succeeded');
-    const trials = await listTrials(api, ns, 'ha');
+    const trials = await listTrials(suite.api, ns, 'ha');
     assert.deepEqual(
       trials.map((tr) => tr.spec.index),
       [...Array(8).keys()],
     );
-    assert.equal((await c.batch.listNamespacedJob({ namespace: ns })).items.length, 8);
+    assert.equal((await suite.c.batch.listNamespacedJob({ namespace: ns })).items.length, 8);
   });
 });

@@ -1,32 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { clients, createTestNamespace, type Clients } from './support/cluster.js';
-import {
-  applyCrds,
-  createStudy,
-  customApi,
-  listTrials,
-  startOperator,
-  waitForStudyEnd,
-  type OperatorProcess,
-} from './support/operator.js';
+import { describe, it } from 'node:test';
+import { createTestNamespace } from './support/cluster.js';
+import { createStudy, listTrials, operatorSuite, waitForStudyEnd } from './support/operator.js';
 
 describe('operator with metrics.source prometheus', () => {
-  let c: Clients;
-  let api: CustomObjectsApi;
-  let op: OperatorProcess | undefined;
-  after(async () => op?.kill());
-  before(async () => {
-    c = clients();
-    api = customApi(c.kc);
-    await applyCrds();
-  });
+  const suite = operatorSuite();
 
   it("scrapes each trial pod's own endpoint on its pod IP", async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-prom');
-    op = startOperator(['--namespaces', ns]);
-    await createStudy(api, ns, 'scraped', {
+    const ns = await createTestNamespace(t, suite.c, 'op-prom');
+    const op = suite.start(['--namespaces', ns]);
+    await createStudy(suite.api, ns, 'scraped', {
       objective: { metric: 'val_accuracy', goal: 'maximize', additionalMetrics: ['val_loss'] },
       algorithm: { name: 'sobol' },
       parameters: [{ name: 'learning_rate', type: 'double', min: 1e-3, max: 0.05, log: true }],
@@ -67,8 +50,8 @@ describe('operator with metrics.source prometheus', () => {
         },
       },
     });
-    const study = await waitForStudyEnd(api, ns, 'scraped', 180_000, op);
-    const trials = await listTrials(api, ns, 'scraped');
+    const study = await waitForStudyEnd(suite.api, ns, 'scraped', 180_000, op);
+    const trials = await listTrials(suite.api, ns, 'scraped');
     assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(trials.map((tr) => tr.status)));
     for (const trial of trials) {
       assert.equal(trial.status?.state, 'Succeeded', `${trial.metadata.name}: ${trial.status?.message}`);

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { describe, it } from 'node:test';
 import { errorMessage } from '../../src/operator/runtime/kube-errors.js';
 import { runCli } from '../support/run-cli.js';
-import { clients, createTestNamespace, kubeconfigPath, waitFor, type Clients } from './support/cluster.js';
+import { createTestNamespace, kubeconfigPath, waitFor } from './support/cluster.js';
 import {
-  applyCrds,
   createStudy,
-  customApi,
   fakeTrainerTemplate,
   listTrials,
-  startOperator,
+  operatorSuite,
   waitForStudyEnd,
-  type OperatorProcess,
 } from './support/operator.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,23 +18,12 @@ const twoDims = [
 ];
 
 describe('operator on the real test cluster', () => {
-  let c: Clients;
-  let api: CustomObjectsApi;
-  const operators: OperatorProcess[] = [];
-  after(async () => {
-    for (const op of operators) await op.kill();
-  });
-  before(async () => {
-    c = clients();
-    api = customApi(c.kc);
-    await applyCrds();
-  });
+  const suite = operatorSuite();
 
   it('runs the real trainer: parallelism 2, maxTrials 6, values from logs, best trial in status', async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-trainer');
-    const op = startOperator(['--namespaces', ns]);
-    operators.push(op);
-    await createStudy(api, ns, 'mnist', {
+    const ns = await createTestNamespace(t, suite.c, 'op-trainer');
+    const op = suite.start(['--namespaces', ns]);
+    await createStudy(suite.api, ns, 'mnist', {
       objective: { metric: 'val_accuracy', goal: 'maximize', additionalMetrics: ['val_loss'] },
       algorithm: { name: 'sobol' },
       parameters: [
@@ -70,9 +55,9 @@ describe('operator on the real test cluster', () => {
         },
       },
     });
-    const study = await waitForStudyEnd(api, ns, 'mnist', 240_000, op);
+    const study = await waitForStudyEnd(suite.api, ns, 'mnist', 240_000, op);
     assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(study.status?.conditions));
-    const trials = await listTrials(api, ns, 'mnist');
+    const trials = await listTrials(suite.api, ns, 'mnist');
     assert.deepEqual(
       trials.map((tr) => tr.spec.index),
       [0, 1, 2, 3, 4, 5],
@@ -94,7 +79,7 @@ describe('operator on the real test cluster', () => {
     const best = trials.reduce((a, b) => ((b.status?.objective ?? 0) > (a.status?.objective ?? 0) ? b : a));
     assert.equal(study.status?.bestTrial?.name, best.metadata.name);
     assert.equal(study.status?.trials?.succeeded, 6);
-    const jobs = await c.batch.listNamespacedJob({ namespace: ns });
+    const jobs = await suite.c.batch.listNamespacedJob({ namespace: ns });
     assert.equal(jobs.items.length, 6);
 
     const status = await runCli(['status', 'mnist', '-n', ns, '--kubeconfig', kubeconfigPath]);
@@ -111,10 +96,9 @@ describe('operator on the real test cluster', () => {
   });
 
   it('survives SIGKILL at random points: exactly maxTrials trials, no duplicates, no orphaned Jobs', async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-crash');
-    let op = startOperator(['--namespaces', ns]);
-    operators.push(op);
-    await createStudy(api, ns, 'crashy', {
+    const ns = await createTestNamespace(t, suite.c, 'op-crash');
+    let op = suite.start(['--namespaces', ns]);
+    await createStudy(suite.api, ns, 'crashy', {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'random' },
       parameters: twoDims,
@@ -134,12 +118,11 @@ describe('operator on the real test cluster', () => {
       await sleep(400 + Math.floor(rng() * 1600));
       await op.kill('SIGKILL');
       kills++;
-      op = startOperator(['--namespaces', ns]);
-      operators.push(op);
+      op = suite.start(['--namespaces', ns]);
     }
-    const study = await waitForStudyEnd(api, ns, 'crashy', 180_000, op);
+    const study = await waitForStudyEnd(suite.api, ns, 'crashy', 180_000, op);
     assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(study.status));
-    const trials = await listTrials(api, ns, 'crashy');
+    const trials = await listTrials(suite.api, ns, 'crashy');
     assert.deepEqual(
       trials.map((tr) => tr.spec.index),
       [...Array(12).keys()],
@@ -150,7 +133,7 @@ describe('operator on the real test cluster', () => {
     );
     const keys = new Set(trials.map((tr) => JSON.stringify(tr.spec.parameters)));
     assert.equal(keys.size, 12, 'two trials got the same parameters');
-    const jobs = (await c.batch.listNamespacedJob({ namespace: ns })).items;
+    const jobs = (await suite.c.batch.listNamespacedJob({ namespace: ns })).items;
     const trialUids = new Set(trials.map((tr) => tr.metadata.uid));
     assert.equal(jobs.length, 12);
     for (const job of jobs) {
@@ -164,10 +147,9 @@ describe('operator on the real test cluster', () => {
   });
 
   it('ends each failure mode in the right state and reason, and the study goes on', async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-fail');
-    const op = startOperator(['--namespaces', ns]);
-    operators.push(op);
-    await createStudy(api, ns, 'modes', {
+    const ns = await createTestNamespace(t, suite.c, 'op-fail');
+    const op = suite.start(['--namespaces', ns]);
+    await createStudy(suite.api, ns, 'modes', {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'grid' },
       parameters: [{ name: 'mode', type: 'categorical', values: ['ok', 'crash', 'nometric', 'nan', 'hang'] }],
@@ -177,7 +159,7 @@ describe('operator on the real test cluster', () => {
       trialTimeoutSeconds: 4,
       trialTemplate: fakeTrainerTemplate(['--mode=${params.mode}']),
     });
-    await createStudy(api, ns, 'greedy', {
+    await createStudy(suite.api, ns, 'greedy', {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'random' },
       parameters: twoDims,
@@ -188,10 +170,10 @@ describe('operator on the real test cluster', () => {
         resources: { limits: { 'nvidia.com/gpu': 64 } },
       }),
     });
-    const modes = await waitForStudyEnd(api, ns, 'modes', 90_000, op);
+    const modes = await waitForStudyEnd(suite.api, ns, 'modes', 90_000, op);
     assert.equal(modes.status?.phase, 'Succeeded');
     const byMode = Object.fromEntries(
-      (await listTrials(api, ns, 'modes')).map((tr) => [tr.spec.parameters['mode'], tr.status]),
+      (await listTrials(suite.api, ns, 'modes')).map((tr) => [tr.spec.parameters['mode'], tr.status]),
     );
     assert.equal(byMode['ok']?.state, 'Succeeded');
     assert.equal(byMode['crash']?.state, 'Failed');
@@ -204,44 +186,47 @@ describe('operator on the real test cluster', () => {
     assert.equal(byMode['hang']?.reason, 'Timeout');
     await waitFor(
       async () =>
-        (await c.batch.listNamespacedJob({ namespace: ns, labelSelector: 'kubetune.io/trial=modes-4' })).items
-          .length === 0 || undefined,
+        (await suite.c.batch.listNamespacedJob({ namespace: ns, labelSelector: 'kubetune.io/trial=modes-4' }))
+          .items.length === 0 || undefined,
       30_000,
       'the timed-out job to be deleted',
     );
 
-    const greedy = await waitForStudyEnd(api, ns, 'greedy', 60_000, op);
+    const greedy = await waitForStudyEnd(suite.api, ns, 'greedy', 60_000, op);
     assert.equal(greedy.status?.phase, 'Failed');
-    const [trial] = await listTrials(api, ns, 'greedy');
+    const [trial] = await listTrials(suite.api, ns, 'greedy');
     assert.equal(trial?.status?.state, 'Failed');
     assert.equal(trial?.status?.reason, 'Unschedulable');
     assert.match(trial?.status?.message ?? '', /nvidia\.com\/gpu/);
   });
 
   it('rejects invalid manifests at the apiserver with the CEL and schema messages', async (t) => {
-    const ns = await createTestNamespace(t, c, 'op-cel');
+    const ns = await createTestNamespace(t, suite.c, 'op-cel');
     const base = {
       objective: { metric: 'loss', goal: 'minimize' },
       parameters: [{ name: 'lr', type: 'double', min: 0.1, max: 0.01 }],
       trialTemplate: fakeTrainerTemplate([]),
     };
-    await assert.rejects(createStudy(api, ns, 'bad1', base), (err: Error & { body?: unknown }) =>
+    await assert.rejects(createStudy(suite.api, ns, 'bad1', base), (err: Error & { body?: unknown }) =>
       /min must be less than max/.test(errorMessage(err)),
     );
     await assert.rejects(
-      createStudy(api, ns, 'bad2', {
+      createStudy(suite.api, ns, 'bad2', {
         ...base,
         parameters: [{ name: 'lr', type: 'double', min: 0, max: 1, log: true }],
       }),
       (err: unknown) => /log: true needs min > 0/.test(errorMessage(err)),
     );
     await assert.rejects(
-      createStudy(api, ns, 'bad3', { ...base, parameters: [{ name: 'o', type: 'categorical', values: [] }] }),
+      createStudy(suite.api, ns, 'bad3', {
+        ...base,
+        parameters: [{ name: 'o', type: 'categorical', values: [] }],
+      }),
       (err: Error & { body?: unknown }) =>
         /categorical parameters need a non-empty values list/.test(errorMessage(err)),
     );
     await assert.rejects(
-      createStudy(api, ns, 'bad4', {
+      createStudy(suite.api, ns, 'bad4', {
         ...base,
         parameters: [{ name: 'lr', type: 'double', min: 0.01, max: 0.1 }],
         algorithm: { name: 'annealing' },
@@ -249,7 +234,7 @@ describe('operator on the real test cluster', () => {
       (err: Error & { body?: unknown }) => /Unsupported value: "annealing"/.test(errorMessage(err)),
     );
     await assert.rejects(
-      createStudy(api, ns, 'bad5', {
+      createStudy(suite.api, ns, 'bad5', {
         ...base,
         parameters: [{ name: 'lr', type: 'double', min: 0.01, max: 0.1 }],
         parallelism: -1,

@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { StudyObject, TrialObject } from '../../../src/operator/kube/resources.js';
-import { kubeconfigPath, kubectl, repoRoot, waitFor } from './cluster.js';
+import { after, before } from 'node:test';
+import { clients, kubeconfigPath, kubectl, repoRoot, waitFor, type Clients } from './cluster.js';
 
 export const GROUP = 'kubetune.io';
 export const VERSION = 'v1alpha1';
@@ -161,4 +162,33 @@ export function fakeTrainerTemplate(
       },
     },
   };
+}
+
+export interface OperatorSuite {
+  /** Set in the suite's before hook. */
+  c: Clients;
+  api: CustomObjectsApi;
+  /** Starts an operator that is killed when the suite ends. */
+  start(args: string[]): OperatorProcess;
+}
+
+/** Call inside a describe: cluster clients, the CRDs applied, and operators cleaned up after. */
+export function operatorSuite(): OperatorSuite {
+  const operators: OperatorProcess[] = [];
+  const suite = {
+    start(args: string[]) {
+      const op = startOperator(args);
+      operators.push(op);
+      return op;
+    },
+  } as OperatorSuite;
+  before(async () => {
+    suite.c = clients();
+    suite.api = customApi(suite.c.kc);
+    await applyCrds();
+  });
+  after(async () => {
+    for (const op of operators) await op.kill();
+  });
+  return suite;
 }
