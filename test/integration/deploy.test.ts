@@ -19,12 +19,12 @@ import {
   WATCHED_NAMESPACE_PERMISSIONS,
 } from '../support/operator-rbac.js';
 import type { AfterHook } from './support/cluster.js';
+import { fakeTrainerTemplate } from './support/operator.js';
 import {
   clients,
   createTestNamespace,
   kubeconfigPath,
   kubectl,
-  repoRoot,
   uniqueName,
   waitFor,
 } from './support/cluster.js';
@@ -128,25 +128,7 @@ function fakeStudy(name: string, namespace: string): string {
       maxTrials: 3,
       parallelism: 2,
       seed: 3,
-      trialTemplate: {
-        spec: {
-          backoffLimit: 0,
-          template: {
-            spec: {
-              restartPolicy: 'Never',
-              terminationGracePeriodSeconds: 2,
-              containers: [
-                {
-                  name: 'trainer',
-                  image: 'docker.io/library/node:20',
-                  command: ['node', join(repoRoot, 'test', 'fixtures', 'fake-trainer.mjs')],
-                  args: ['--x=${params.x}', '--y=${params.width}', '--epochs=2'],
-                },
-              ],
-            },
-          },
-        },
-      },
+      trialTemplate: fakeTrainerTemplate(['--x=${params.x}', '--y=${params.width}', '--epochs=2']),
     },
   });
 }

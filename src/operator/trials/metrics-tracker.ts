@@ -36,10 +36,6 @@ export class TrialMetricsTracker {
 
   constructor(private readonly deps: MetricsTrackerDeps) {}
 
-  isTracking(trial: TrialObject): boolean {
-    return this.tracked.has(objectKey(trial));
-  }
-
   /** Starts following a running trial's pod, once. */
   ensure(study: ParsedStudy, trial: TrialObject, pod: V1Pod, container: string): void {
     const key = objectKey(trial);
@@ -91,20 +87,11 @@ export class TrialMetricsTracker {
   }
 
   stop(trial: TrialObject): void {
-    const key = objectKey(trial);
-    const entry = this.tracked.get(key);
-    if (!entry) return;
-    entry.source.stop();
-    clearTimeout(entry.timer);
-    this.tracked.delete(key);
+    this.stopKey(objectKey(trial));
   }
 
   stopAll(): void {
-    for (const [key, entry] of this.tracked) {
-      entry.source.stop();
-      clearTimeout(entry.timer);
-      this.tracked.delete(key);
-    }
+    for (const key of [...this.tracked.keys()]) this.stopKey(key);
   }
 
   /** Trials of a study that are tracked; the reconciler stops those it no longer considers running. */

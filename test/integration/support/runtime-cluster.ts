@@ -1,55 +1,17 @@
-// Cluster access for the runtime integration tests. Loads the kubeconfig the same way as the
-// shared test/integration/support/cluster.ts helper (KUBETUNE_TEST_KUBECONFIG, else
-// <repo>/.cluster/kubeconfig), so these tests run wherever that cluster runs.
-import { existsSync } from 'node:fs';
+// Cluster access for the runtime integration tests: the shared helper plus a fault-injecting proxy.
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { isNotFound } from '../../../src/operator/runtime/kube-errors.js';
+import { createTestNamespace, type AfterHook, type Clients } from './cluster.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const kubeconfigPath =
-  process.env.KUBETUNE_TEST_KUBECONFIG ?? join(repoRoot, '.cluster', 'kubeconfig');
-
-export function loadKubeConfig(): KubeConfig {
-  if (!existsSync(kubeconfigPath)) {
-    throw new Error(
-      `no test cluster kubeconfig at ${kubeconfigPath}: set KUBETUNE_TEST_KUBECONFIG to a running test cluster's kubeconfig`,
-    );
-  }
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  return kc;
-}
+export { kubeconfigPath, loadKubeConfig, uniqueName } from './cluster.js';
 
 export const testLogger = () => pino({ level: process.env.KUBETUNE_TEST_LOG ?? 'silent' });
 
-export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-/** Creates a uniquely named namespace, deleted after the test. */
-export async function testNamespace(
-  t: { after(fn: () => Promise<void>): void },
-  core: CoreV1Api,
-  prefix: string,
-): Promise<string> {
-  const name = uniqueName(prefix);
-  try {
-    await core.createNamespace({ body: { metadata: { name, labels: { 'kubetune.dev/test': 'true' } } } });
-  } catch (err) {
-    throw new Error(`test cluster at ${kubeconfigPath} does not answer: ${(err as Error).message}`);
-  }
-  t.after(async () => {
-    try {
-      await core.deleteNamespace({ name });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  });
-  return name;
+/** Creates a uniquely named namespace, deleted after the test (the shared helper, given a CoreV1Api). */
+export function testNamespace(t: AfterHook, core: CoreV1Api, prefix: string): Promise<string> {
+  return createTestNamespace(t, { core } as Clients, prefix);
 }
 
 export async function until<T>(
