@@ -144,8 +144,14 @@ export function podPolicyViolations(
   return out;
 }
 
+/** Violations spelled out in one refusal; a template with thousands must not bloat the status. */
+const MAX_REPORTED = 5;
+
 /** One line for a Study's InvalidSpec condition, or undefined when the template passes. */
 export function podPolicyRefusal(template: TrialTemplate, settings?: PodPolicySettings): string | undefined {
   const violations = podPolicyViolations(template, settings);
-  return violations.length ? violations.map((v) => v.message).join('; ') : undefined;
+  if (violations.length === 0) return undefined;
+  const shown = violations.slice(0, MAX_REPORTED).map((v) => v.message);
+  const more = violations.length - shown.length;
+  return shown.join('; ') + (more > 0 ? `; and ${more} more` : '');
 }

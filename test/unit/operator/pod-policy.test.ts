@@ -98,4 +98,12 @@ describe('trial pod policy (operator side)', () => {
       [`${P}.spec.hostNetwork`, `${P}.spec.nodeName`],
     );
   });
+
+  it('spells out at most five violations, so a huge template cannot bloat the Study status', () => {
+    const volumes = Array.from({ length: 5000 }, (_, i) => ({ name: `v${i}`, hostPath: { path: '/' } }));
+    const message = podPolicyRefusal(template({ volumes })) ?? '';
+    assert.equal(message.split('; ').length, 6);
+    assert.match(message, /spec\.volumes\[4\]\.hostPath is set: .*; and 4995 more$/);
+    assert.ok(message.length < 1000, `${message.length} characters`);
+  });
 });
