@@ -9,13 +9,33 @@ export interface CrossFieldRule<T> {
   /** CEL expression over `self`, evaluated by the apiserver. */
   cel: string;
   message: string;
-  /** Field the zod issue points at, relative to the object the rule is attached to. */
+  /** A more specific message for zod to report than the apiserver's static `message`. */
+  explain?(value: T): string;
+  /** Dotted field the zod issue points at, relative to the object the rule is attached to. */
   path?: string;
   holds(value: T): boolean;
 }
 
+/**
+ * A rule about a change (CEL over `self` and `oldSelf`), enforced by the apiserver only: zod
+ * sees one object at a time, never the one it replaces.
+ */
+export interface TransitionRule {
+  cel: string;
+  message: string;
+}
+
+export interface CrdValidation {
+  rule: string;
+  message: string;
+}
+
+export function crdValidation(rule: CrossFieldRule<never> | TransitionRule): CrdValidation {
+  return { rule: rule.cel, message: rule.message };
+}
+
 export interface CrdMeta {
-  'x-kubernetes-validations'?: { rule: string; message: string }[];
+  'x-kubernetes-validations'?: CrdValidation[];
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   'x-kubernetes-list-map-keys'?: string[];
@@ -28,14 +48,21 @@ export function withRules<S extends z.ZodType>(schema: S, rules: CrossFieldRule<
   const checked = schema.superRefine((value, ctx) => {
     for (const rule of rules) {
       if (!rule.holds(value)) {
-        ctx.addIssue({ code: 'custom', message: rule.message, path: rule.path ? [rule.path] : [] });
+        ctx.addIssue({
+          code: 'custom',
+          message: rule.explain?.(value) ?? rule.message,
+          path: rule.path ? rule.path.split('.') : [],
+        });
       }
     }
   }) as S;
-  crdRegistry.add(checked, {
-    'x-kubernetes-validations': rules.map((r) => ({ rule: r.cel, message: r.message })),
-  });
+  crdRegistry.add(checked, { 'x-kubernetes-validations': rules.map(crdValidation) });
   return checked;
+}
+
+export function withTransitionRules<S extends z.ZodType>(schema: S, rules: TransitionRule[]): S {
+  crdRegistry.add(schema, { 'x-kubernetes-validations': rules.map(crdValidation) });
+  return schema;
 }
 
 /** Marks an object whose fields are not ours to describe (a Job spec, sampler settings). */

@@ -1,6 +1,14 @@
 import { z } from 'zod';
-import { crdRegistry } from './crd-meta.js';
-import { API_GROUP, API_VERSION, StudySpec, StudyStatus } from './study.js';
+import { crdRegistry, crdValidation, type CrdValidation } from './crd-meta.js';
+import {
+  API_GROUP,
+  API_VERSION,
+  MAX_DERIVED_NAME,
+  STUDY_NAME_RULES,
+  STUDY_TRANSITION_RULES,
+  StudySpec,
+  StudyStatus,
+} from './study.js';
 import { TrialSpec, TrialStatus } from './trial.js';
 
 type Json = Record<string, unknown>;
@@ -60,17 +68,25 @@ function openApi(schema: z.ZodType): Json {
   return toStructural(raw);
 }
 
-function rootSchema(spec: z.ZodType, status: z.ZodType): Json {
+interface RootOptions {
+  /** Schema of metadata.name; the apiserver allows no other metadata field here. */
+  name?: Json;
+  /** Rules that need more than spec or status alone: metadata.name, or spec against status. */
+  rules?: CrdValidation[];
+}
+
+function rootSchema(spec: z.ZodType, status: z.ZodType, root: RootOptions = {}): Json {
   return {
     type: 'object',
     required: ['spec'],
     properties: {
       apiVersion: { type: 'string' },
       kind: { type: 'string' },
-      metadata: { type: 'object' },
+      metadata: root.name ? { type: 'object', properties: { name: root.name } } : { type: 'object' },
       spec: openApi(spec),
       status: openApi(status),
     },
+    ...(root.rules?.length ? { 'x-kubernetes-validations': root.rules } : {}),
   };
 }
 
@@ -116,7 +132,11 @@ const age = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp'
 export function studyCrd(): Json {
   return crd(
     { kind: 'Study', plural: 'studies', singular: 'study', shortNames: ['kts'] },
-    rootSchema(StudySpec, StudyStatus),
+    rootSchema(StudySpec, StudyStatus, {
+      // No longer name can fit; the root rules give the exact limit, which depends on maxTrials.
+      name: { type: 'string', maxLength: MAX_DERIVED_NAME },
+      rules: [...STUDY_NAME_RULES, ...STUDY_TRANSITION_RULES].map(crdValidation),
+    }),
     [
       { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
       { name: 'Algorithm', type: 'string', jsonPath: '.spec.algorithm.name' },

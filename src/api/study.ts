@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { freeForm, withRules } from './crd-meta.js';
+import { freeForm, withRules, type CrossFieldRule, type TransitionRule } from './crd-meta.js';
 import { MetricsSpec } from './metrics-spec.js';
 import { ParameterSpec } from './parameter.js';
 import { checkPlaceholder, placeholdersIn } from './placeholders.js';
@@ -175,11 +175,72 @@ export const ObjectMeta = freeForm(
   }),
 );
 
-export const StudyManifest = z.object({
-  apiVersion: z.literal(API_GROUP_VERSION),
-  kind: z.literal('Study'),
-  metadata: ObjectMeta,
-  spec: StudySpec,
-  status: StudyStatus.optional(),
-});
+/** Longest name Kubernetes derives names or label values from: a DNS label. */
+export const MAX_DERIVED_NAME = 63;
+/** The Job controller names a trial's pod `<job>-` plus 5 random characters. */
+const POD_NAME_SUFFIX = '-xxxxx';
+
+/**
+ * Longest Study name whose every derived name fits in 63 characters: trial and Job
+ * `<study>-<index>` (also the Job controller's `batch.kubernetes.io/job-name` label and our
+ * kubetune.io/trial label) and the trial pods `<study>-<index>-xxxxx`.
+ */
+export function longestStudyName(maxTrials: number): number {
+  return MAX_DERIVED_NAME - POD_NAME_SUFFIX.length - 1 - String(maxTrials - 1).length;
+}
+
+interface NamedStudy {
+  metadata: { name?: string | undefined };
+  spec: { maxTrials: number };
+}
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/** Rules on metadata.name, checked by zod (`kubetune validate`) and by the CRD's root CEL. */
+export const STUDY_NAME_RULES: CrossFieldRule<NamedStudy>[] = [
+  {
+    cel: `self.metadata.name.matches('${DNS_LABEL}')`,
+    message:
+      "metadata.name must be a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit): trial, Job and pod names are made from it",
+    path: 'metadata.name',
+    holds: (s) => s.metadata.name === undefined || new RegExp(DNS_LABEL).test(s.metadata.name),
+  },
+  {
+    cel: `size(self.metadata.name) <= ${MAX_DERIVED_NAME - POD_NAME_SUFFIX.length - 1} - size(string(self.spec.maxTrials - 1))`,
+    // Static: the apiserver's cost estimate puts string(int) in a messageExpression far over budget.
+    message: `metadata.name is too long for spec.maxTrials: the last trial's pod <name>-<maxTrials-1>${POD_NAME_SUFFIX} must fit in ${MAX_DERIVED_NAME} characters, so the name may have at most ${MAX_DERIVED_NAME - POD_NAME_SUFFIX.length - 1} characters minus the digits of maxTrials-1 (${longestStudyName(100000)} for maxTrials 100000, ${longestStudyName(20)} for the default 20)`,
+    explain: (s) =>
+      `metadata.name is ${s.metadata.name?.length} characters; with spec.maxTrials ${s.spec.maxTrials} the last trial pod is named <name>-${s.spec.maxTrials - 1}${POD_NAME_SUFFIX}, which must fit in ${MAX_DERIVED_NAME} characters: use at most ${longestStudyName(s.spec.maxTrials)} characters`,
+    path: 'metadata.name',
+    holds: (s) =>
+      s.metadata.name === undefined || s.metadata.name.length <= longestStudyName(s.spec.maxTrials),
+  },
+];
+
+const HAD_TRIALS = 'has(oldSelf.status) && has(oldSelf.status.trials) && oldSelf.status.trials.total > 0';
+
+/** What may not change once a Study has trials (CRD transition rules at the root, which sees status). */
+export const STUDY_TRANSITION_RULES: TransitionRule[] = [
+  {
+    cel: `!(${HAD_TRIALS}) || self.spec.parameters == oldSelf.spec.parameters`,
+    message:
+      'spec.parameters cannot change once the Study has trials: their values were drawn from the old search space and would no longer fit it; create a new Study instead',
+  },
+  {
+    cel: `!(${HAD_TRIALS}) || self.spec.objective == oldSelf.spec.objective`,
+    message:
+      'spec.objective cannot change once the Study has trials: their results were ranked by the old objective; create a new Study instead',
+  },
+];
+
+export const StudyManifest = withRules(
+  z.object({
+    apiVersion: z.literal(API_GROUP_VERSION),
+    kind: z.literal('Study'),
+    metadata: ObjectMeta,
+    spec: StudySpec,
+    status: StudyStatus.optional(),
+  }),
+  STUDY_NAME_RULES,
+);
 export type StudyManifest = z.output<typeof StudyManifest>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withTransitionRules } from './crd-meta.js';
 import { API_GROUP_VERSION, ObjectMeta } from './study.js';
 
 export const TRIAL_STATES = [
@@ -32,22 +33,33 @@ export const TrialSpec = z.object({
 });
 export type TrialSpec = z.output<typeof TrialSpec>;
 
-export const TrialStatus = z.object({
-  state: z.enum(TRIAL_STATES),
-  reason: z.string().max(1024).optional(),
-  message: z.string().max(32768).optional(),
-  startTime: z.string().optional(),
-  completionTime: z.string().optional(),
-  /** Final value of the objective metric, chosen by the study's strategy. */
-  objective: z.number().optional(),
-  /** Final values of the objective and the additional metrics. */
-  metrics: z.record(z.string(), z.number()).optional(),
-  /** Objective metric per step, thinned to the study's maxIntermediateValues. */
-  intermediate: z.array(IntermediateValue).optional(),
-  prunedAtStep: z.number().optional(),
-  jobName: z.string().optional(),
-  podName: z.string().optional(),
-});
+const terminalStates = [...TERMINAL_TRIAL_STATES].map((s) => `'${s}'`).join(', ');
+
+export const TrialStatus = withTransitionRules(
+  z.object({
+    state: z.enum(TRIAL_STATES),
+    reason: z.string().max(1024).optional(),
+    message: z.string().max(32768).optional(),
+    startTime: z.string().optional(),
+    completionTime: z.string().optional(),
+    /** Final value of the objective metric, chosen by the study's strategy. */
+    objective: z.number().optional(),
+    /** Final values of the objective and the additional metrics. */
+    metrics: z.record(z.string(), z.number()).optional(),
+    /** Objective metric per step, thinned to the study's maxIntermediateValues. */
+    intermediate: z.array(IntermediateValue).optional(),
+    prunedAtStep: z.number().optional(),
+    jobName: z.string().optional(),
+    podName: z.string().optional(),
+  }),
+  [
+    {
+      cel: `!(oldSelf.state in [${terminalStates}]) || (self.state == oldSelf.state && has(self.objective) == has(oldSelf.objective) && (!has(self.objective) || self.objective == oldSelf.objective))`,
+      message:
+        'a finished Trial (Succeeded, Failed, Pruned or MetricsUnavailable) keeps its state and objective: the study has already counted its result',
+    },
+  ],
+);
 export type TrialStatus = z.output<typeof TrialStatus>;
 
 export const TrialManifest = z.object({

@@ -1,14 +1,18 @@
 import { parseArgs } from 'node:util';
 import { runOperator } from '../operator/manager.js';
+import { POD_POLICY_PROFILES, type PodPolicyProfile } from '../operator/policy/rules.js';
 import { UserError } from './load-study.js';
 
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
                          [--workers 4] [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
                          [--lease-duration-seconds 15] [--renew-deadline-seconds 10] [--retry-period-seconds 2]
                          [--max-concurrent-trials N] [--log-level info]
+                         [--trial-pod-policy baseline|privileged] [--trial-service-accounts default,...]
 
 Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
-when run in a pod, otherwise --kubeconfig or $KUBECONFIG.`;
+when run in a pod, otherwise --kubeconfig or $KUBECONFIG. A Study whose trial pod template breaks
+the trial pod policy (default: Pod Security baseline, no nodeName, ServiceAccount "default" only;
+"*" allows any ServiceAccount) fails with InvalidSpec; see docs/security.md.`;
 
 function int(flag: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
@@ -37,6 +41,8 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       'retry-period-seconds': { type: 'string', default: '2' },
       'max-concurrent-trials': { type: 'string' },
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
+      'trial-pod-policy': { type: 'string', default: 'baseline' },
+      'trial-service-accounts': { type: 'string', default: 'default' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,6 +52,15 @@ export async function operatorCommand(argv: string[]): Promise<number> {
   }
   if (!LOG_LEVELS.includes(values['log-level']))
     throw new UserError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${values['log-level']}`);
+  const profile = values['trial-pod-policy'];
+  if (!(POD_POLICY_PROFILES as readonly string[]).includes(profile))
+    throw new UserError(
+      `--trial-pod-policy must be one of ${POD_POLICY_PROFILES.join(', ')}, got ${profile}`,
+    );
+  const allowedServiceAccounts = values['trial-service-accounts']
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const maxConcurrentTrials = int('max-concurrent-trials', values['max-concurrent-trials'], 1);
   const abort = new AbortController();
   const stop = () => abort.abort();
@@ -62,6 +77,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       metricsHost: values['metrics-host'],
       workers: int('workers', values.workers, 1) as number,
       logLevel: values['log-level'],
+      podPolicy: { profile: profile as PodPolicyProfile, allowedServiceAccounts },
       ...(values['leader-elect']
         ? {
             leaderElection: {

@@ -14,6 +14,7 @@ import {
 } from './runtime/operator-metrics.js';
 import { errorMessage } from './runtime/kube-errors.js';
 import { WorkQueue } from './runtime/work-queue.js';
+import type { PodPolicySettings } from './policy/rules.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
 import { TrialMetricsTracker } from './trials/metrics-tracker.js';
@@ -35,6 +36,8 @@ export interface OperatorOptions {
   };
   /** Operator-wide cap on trials running at once, across all studies. */
   maxConcurrentTrials?: number;
+  /** What trial pods may ask for; Pod Security baseline and ServiceAccount "default" when unset. */
+  podPolicy?: PodPolicySettings;
   resyncMs?: number;
   logger?: Logger;
   logLevel?: string;
@@ -162,6 +165,7 @@ async function runControllers(
     tracker,
     events: createEventRecorder(clients.core, logger),
     logger,
+    ...(opts.podPolicy ? { podPolicy: opts.podPolicy } : {}),
     hooks: {
       suggestionSeconds: (algorithm, s) => metrics.suggestionLatency.observe({ algorithm }, s),
       slotRefillSeconds: (s) => metrics.slotRefillLatency.observe(s),

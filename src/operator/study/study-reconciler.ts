@@ -12,6 +12,8 @@ import type { FinalResult } from '../../metrics/collector.js';
 import type { KubeClients } from '../kube/clients.js';
 import { objectKey, type ParsedStudy, type StudyObject, type TrialObject } from '../kube/resources.js';
 import type { EventRecorder } from '../events.js';
+import { podPolicyRefusal } from '../policy/check.js';
+import type { PodPolicySettings } from '../policy/rules.js';
 import { errorMessage } from '../runtime/kube-errors.js';
 import { finalFromLogs, finalFromStatus } from '../trials/final-metrics.js';
 import { buildTrialJob, ownerReference, trialLabels } from '../trials/job-builder.js';
@@ -33,6 +35,7 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   logger: Logger;
   hooks?: ReconcilerHooks;
+  podPolicy?: PodPolicySettings;
   /** Trials that may still start across all studies (the operator-wide cap). */
   globalFreeSlots?(): number;
   now?(): Date;
@@ -166,6 +169,8 @@ export class StudyReconciler {
           .join('; '),
       };
     }
+    const refused = podPolicyRefusal(result.data.trialTemplate, this.deps.podPolicy);
+    if (refused) return { ok: false, message: refused };
     try {
       const engine = new StudyEngine(result.data);
       this.engines.set(key, { generation, engine });

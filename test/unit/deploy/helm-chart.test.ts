@@ -64,13 +64,15 @@ describe('helm chart deploy/helm/kubetune', () => {
   describe('default values (cluster-wide, one replica)', () => {
     const objs = renderChart();
 
-    it('renders the ServiceAccount, cluster RBAC, Service and Deployment in the release namespace', () => {
+    it('renders the ServiceAccount, cluster RBAC, Service, Deployment and Study admission policy', () => {
       assert.deepEqual(kinds(objs).sort(), [
         'ClusterRole//kt-kubetune',
         'ClusterRoleBinding//kt-kubetune',
         'Deployment/kubetune-system/kt-kubetune',
         'Service/kubetune-system/kt-kubetune-metrics',
         'ServiceAccount/kubetune-system/kt-kubetune',
+        'ValidatingAdmissionPolicy//kt-kubetune-studies',
+        'ValidatingAdmissionPolicyBinding//kt-kubetune-studies',
       ]);
     });
 
@@ -124,6 +126,8 @@ describe('helm chart deploy/helm/kubetune', () => {
         '--metrics-host=0.0.0.0',
         '--workers=4',
         '--log-level=info',
+        '--trial-pod-policy=baseline',
+        '--trial-service-accounts=default',
       ]);
     });
   });
