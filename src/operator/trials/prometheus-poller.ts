@@ -78,16 +78,27 @@ export class PrometheusPoller {
   }
 
   private async query(): Promise<MetricLine> {
-    const { url, queries, metricPrefix } = this.opts.spec;
     const out: MetricLine = new Map();
     for (const name of [...this.opts.stepKeys, ...this.opts.tracked]) {
-      const promql = queries?.[name]
-        ? fill(queries[name], this.opts.trial)
-        : `${metricPrefix}${name}{trial="${this.opts.trial.name}"}`;
-      const result = await queryInstant(url as string, promql, { timeoutMs: 5000 });
-      const first = result[0];
-      if (first) out.set(name, first.value);
+      const value = await this.queryValue(name);
+      if (value !== undefined) out.set(name, value);
+    }
+    // One query per metric is no snapshot: a scrape landing between them would pair the old
+    // step with newer values and overwrite that step's point. If the step moved meanwhile, the
+    // next poll reads the new step with its own values.
+    const stepKey = this.opts.stepKeys.find((k) => out.has(k));
+    if (stepKey !== undefined && !Object.is(await this.queryValue(stepKey), out.get(stepKey))) {
+      return new Map();
     }
     return out;
+  }
+
+  private async queryValue(name: string): Promise<number | undefined> {
+    const { url, queries, metricPrefix } = this.opts.spec;
+    const promql = queries?.[name]
+      ? fill(queries[name], this.opts.trial)
+      : `${metricPrefix}${name}{trial="${this.opts.trial.name}"}`;
+    const result = await queryInstant(url as string, promql, { timeoutMs: 5000 });
+    return result[0]?.value;
   }
 }
