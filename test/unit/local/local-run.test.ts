@@ -28,9 +28,12 @@ function studyFile(dir: string, spec: Record<string, unknown>, args: string[]): 
 
 interface Results {
   outcome: { done: boolean; succeeded: boolean; reason: string };
+  interrupted: boolean;
   best?: { trial: string; value: number; parameters: Record<string, string> };
   trials: {
     name: string;
+    index: number;
+    params: Record<string, unknown>;
     formattedParams: Record<string, string>;
     state: string;
     reason?: string;
@@ -154,32 +157,43 @@ describe('kubetune run (local processes)', () => {
     assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/);
   });
 
-  it('stops running trials cleanly on Ctrl-C and still writes results', async () => {
+  it('stops running trials cleanly on Ctrl-C, records them as interrupted (not failed) and writes results', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-int-'));
     const file = studyFile(
       dir,
       {
-        maxTrials: 4,
-        parallelism: 2,
+        maxTrials: 10,
+        parallelism: 4,
+        maxFailedTrials: 3,
         algorithm: { name: 'random' },
         parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }],
       },
-      ['--x', '${params.x}', '--epochs', '100', '--sleep-ms', '200'],
+      ['--x', '${params.x}', '--epochs', '1000', '--sleep-ms', '200'],
     );
-    let sent = false;
+    let started = 0;
     const run = runCli(['run', file, '--output', join(dir, 'out')], {
       onStderr: (chunk) => {
-        if (!sent && chunk.includes('started')) {
-          sent = true;
-          setTimeout(() => run.child.kill('SIGINT'), 300);
-        }
+        const before = started;
+        started += chunk.split('started').length - 1;
+        if (before < 4 && started >= 4) run.child.kill('SIGINT');
       },
     });
     const res = await run;
     assert.equal(res.code, 130, res.stderr);
+    assert.match(res.stdout, /^study interrupted: 4 interrupted \(maxTrials 10\)$/m);
+    assert.doesNotMatch(res.stdout, /failed/);
     const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as Results;
-    assert.equal(results.trials.length, 2);
-    assert.ok(results.trials.every((t) => t.state === 'Failed' && t.reason === 'Interrupted'));
+    assert.equal(results.interrupted, true);
+    assert.equal(results.outcome.done, false, 'interrupted trials are not failures that end the study');
+    assert.deepEqual(
+      results.trials.map((t) => [t.index, t.state, t.reason]),
+      [0, 1, 2, 3].map((i) => [i, 'Interrupted', 'Interrupted']),
+    );
+    // A resumed study runs them again with the same index and parameters.
+    for (const t of results.trials) {
+      assert.equal(typeof t.params['x'], 'number');
+      assert.equal(t.formattedParams['x'], String(t.params['x']));
+    }
   });
 });
 
