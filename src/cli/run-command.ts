@@ -38,7 +38,9 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
     return undefined;
   }
   if (positionals.length !== 1) throw new UserError(USAGE);
-  const manifest = loadStudy(positionals[0] as string);
+  const { manifest, yaml11 } = loadStudy(positionals[0] as string);
+  // The run goes ahead with kubetune's reading; the same file would mean something else in a cluster.
+  for (const w of yaml11) console.error(`warning: ${w}`);
   const spec = { ...manifest.spec };
   const positiveInt = (flag: string, raw: string | undefined): number | undefined => {
     if (raw === undefined) return undefined;

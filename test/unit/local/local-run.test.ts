@@ -138,6 +138,20 @@ describe('kubetune run (local processes)', () => {
     assert.match(res.stdout, /study failed: 2 trials failed, more than maxFailedTrials \(1\)/);
   });
 
+  it('warns about values kubectl would read differently (YAML 1.1) and runs the study as written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-y11run-'));
+    const file = join(dir, 'y11.yaml');
+    writeFileSync(file, yaml11Study());
+    const res = await runCli(['run', file, '--output', join(dir, 'out')]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(
+      res.stderr,
+      /^warning: .*y11\.yaml:9: spec\.parameters\[0\]\.name: kubectl reads y as the boolean true \(YAML 1\.1\), kubetune as the string "y"; quote it: "y"$/m,
+    );
+    const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as Results;
+    assert.deepEqual(Object.keys(results.trials[0]!.formattedParams), ['y', 'mode']);
+  });
+
   it('reports a missing command as a failed trial, not a crash', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-enoent-'));
     const manifest = studyFile(
@@ -197,6 +211,27 @@ describe('kubetune run (local processes)', () => {
   });
 });
 
+/** A Study with an unquoted `y` parameter name (line 9) and an unquoted `off` value (line 10). */
+function yaml11Study(): string {
+  return `apiVersion: kubetune.io/v1alpha1
+kind: Study
+metadata: {name: y11}
+spec:
+  algorithm: {name: grid}
+  maxTrials: 1
+  objective: {metric: loss, goal: minimize}
+  parameters:
+    - {name: y, type: double, min: 0, max: 1}
+    - {name: mode, type: categorical, values: [ok, off]}
+  trialTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - {name: t, command: [node, ${JSON.stringify(FAKE)}, --y, "\${params.y}", --mode, "\${params.mode}"]}
+`;
+}
+
 describe('kubetune validate', () => {
   it('prints field path, line and what is allowed, with no stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-val-'));
@@ -246,6 +281,28 @@ spec:
       second.stderr,
       /bad\.yaml:15: spec\.trialTemplate\.spec\.template\.spec\.containers\[0\]\.command\[1\]: \$\{params\.momentum\} names unknown parameter "momentum" \(parameters: lr\)/,
     );
+  });
+
+  it('fails a Study that kubectl would read differently (YAML 1.1), naming the line and the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-y11-'));
+    const file = join(dir, 'y11.yaml');
+    writeFileSync(file, yaml11Study());
+    const res = await runCli(['validate', file]);
+    assert.equal(res.code, 1, res.stdout);
+    assert.match(
+      res.stderr,
+      /y11\.yaml:9: spec\.parameters\[0\]\.name: kubectl reads y as the boolean true \(YAML 1\.1\), kubetune as the string "y"; quote it: "y"/,
+    );
+    assert.match(
+      res.stderr,
+      /y11\.yaml:10: spec\.parameters\[1\]\.values\[1\]: kubectl reads off as the boolean false/,
+    );
+    assert.match(res.stderr, /kubectl reads 2 unquoted value\(s\) differently \(YAML 1\.1\)/);
+
+    writeFileSync(file, yaml11Study().replace('name: y,', 'name: "y",').replace('off]', '"off"]'));
+    const quoted = await runCli(['validate', file]);
+    assert.equal(quoted.code, 0, quoted.stderr);
+    assert.equal(quoted.stderr, '');
   });
 
   it('accepts the examples', async () => {
