@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -36,13 +37,40 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** SIGTERM to the group, then SIGKILL if any of it is still there after `graceMs`. */
+/**
+ * Whether a process of group `pgid` still runs. A killed background process stays in its group
+ * as a zombie until whoever inherited it reaps it, which is late or never when that is a
+ * container's init (or kubetune as PID 1); on Linux, /proc tells zombies apart.
+ */
+export function groupRuns(pgid: number): boolean {
+  if (!signalGroup(pgid, 0)) return false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  return entries.some((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return false; // gone meanwhile
+    }
+    // `pid (comm) state ppid pgrp ...`, where comm may hold spaces and parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(pgrp) === pgid && state !== 'Z';
+  });
+}
+
+/** SIGTERM to the group, then SIGKILL if any of it still runs after `graceMs`. */
 async function terminateGroup(pgid: number, graceMs: number): Promise<void> {
   if (!signalGroup(pgid, 'SIGTERM')) return;
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
-    if (!signalGroup(pgid, 0)) return;
+    if (!groupRuns(pgid)) return;
   }
   signalGroup(pgid, 'SIGKILL');
 }
