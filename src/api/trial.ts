@@ -9,6 +9,9 @@ export const TRIAL_STATES = [
   'Failed',
   'Pruned',
   'MetricsUnavailable',
+  // Stopped because the study was interrupted (the local runner's Ctrl-C): over, but not a
+  // failure, and it keeps its index and parameters so a resumed study can run it again.
+  'Interrupted',
 ] as const;
 export type TrialState = (typeof TRIAL_STATES)[number];
 export const TERMINAL_TRIAL_STATES: ReadonlySet<TrialState> = new Set([
@@ -16,6 +19,7 @@ export const TERMINAL_TRIAL_STATES: ReadonlySet<TrialState> = new Set([
   'Failed',
   'Pruned',
   'MetricsUnavailable',
+  'Interrupted',
 ]);
 
 export const IntermediateValue = z.object({

@@ -6,7 +6,17 @@ export async function validateCommand(argv: string[]): Promise<number> {
   let failures = 0;
   for (const file of argv) {
     try {
-      const m = loadStudy(file);
+      const { manifest: m, yaml11 } = loadStudy(file);
+      // validate answers for `kubectl apply` too, and kubectl would read these differently.
+      if (yaml11.length > 0) {
+        console.error(yaml11.join('\n'));
+        console.error(
+          `${file}: a valid Study for kubetune run, but kubectl reads ${yaml11.length} unquoted value(s) ` +
+            'differently (YAML 1.1); quote them as shown above',
+        );
+        failures++;
+        continue;
+      }
       console.log(
         `${file}: valid Study ${m.metadata.name ?? '(unnamed)'} (${m.spec.algorithm.name}, ${m.spec.parameters.length} parameters)`,
       );

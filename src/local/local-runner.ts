@@ -1,13 +1,14 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { StudySpec } from '../api/study.js';
+import type { TrialState } from '../api/trial.js';
 import { StudyEngine, type StudyOutcome } from '../engine/study-engine.js';
 import { primaryContainer, renderJobSpec, trialName } from '../engine/trial-template.js';
 import { isActive } from '../engine/trial-view.js';
 import { MetricCollector } from '../metrics/collector.js';
 import type { LocalTrial } from './local-trial.js';
 import { processForContainer } from './trial-command.js';
-import { TrialProcess, type ProcessEnd } from './trial-process.js';
+import { TrialProcess, type ProcessEnd, type ProcessSpec, type StopCause } from './trial-process.js';
 
 export interface RunnerEvents {
   trialStarted(trial: LocalTrial): void;
@@ -23,8 +24,10 @@ export interface LocalRunOptions {
   /** Trial logs go under `<outputDir>/logs`. */
   outputDir: string;
   events?: Partial<RunnerEvents>;
-  /** Grace period between SIGTERM and SIGKILL when kubetune stops a trial. */
+  /** Grace period between SIGTERM and SIGKILL when kubetune stops a trial's process group. */
   graceMs?: number;
+  /** How long a trial's output is still read after its main process exits (default 1 s). */
+  drainMs?: number;
   countPrunedInBest?: boolean;
 }
 
@@ -36,11 +39,33 @@ export interface LocalRunResult {
 
 interface Running {
   trial: LocalTrial;
-  process: TrialProcess;
+  process: TrialProcess<RunnerStop>;
   collector: MetricCollector;
   log: WriteStream;
+  /** The last lines of output, quoted when the trial fails. */
+  tail: string[];
   timer?: NodeJS.Timeout;
 }
+
+/** How a trial ended, as recorded on it. */
+interface TrialEnd {
+  state: TrialState;
+  value?: number;
+  metrics?: Record<string, number>;
+  reason?: string;
+  message?: string;
+}
+
+type StopReason = 'Pruned' | 'StudyFinished' | 'Interrupted' | 'Timeout';
+type RunnerStop = StopCause & { reason: StopReason };
+
+/** The state of a trial that kubetune stopped while its main process still ran. */
+const STOPPED_AS: Record<StopReason, TrialState> = {
+  Pruned: 'Pruned',
+  StudyFinished: 'Pruned',
+  Interrupted: 'Interrupted',
+  Timeout: 'Failed',
+};
 
 const TAIL_LINES = 5;
 
@@ -60,42 +85,46 @@ export class LocalRunner {
     mkdirSync(join(opts.outputDir, 'logs'), { recursive: true });
   }
 
-  /** Stops every running trial and ends the study; results so far are kept. */
+  /** Stops every running trial gracefully and ends the study; results so far are kept. */
   interrupt(): void {
     this.interrupted = true;
-    for (const r of this.running.values())
-      r.process.stop({ reason: 'Interrupted', message: 'the study was interrupted' });
+    this.stopAll({ reason: 'Interrupted', message: 'the study was interrupted' });
     this.wake?.();
   }
 
-  async run(): Promise<LocalRunResult> {
-    for (;;) {
-      const outcome = this.engine.outcome(this.trials);
-      if (outcome.done && this.running.size > 0) {
-        for (const r of this.running.values()) {
-          r.process.stop({
-            reason: 'StudyFinished',
-            message: `stopped because the study finished: ${outcome.message}`,
-          });
-        }
-      }
-      let started = 0;
-      if (!this.interrupted && !outcome.done) {
-        const planned = await this.engine.plan(this.trials);
-        for (const p of planned) this.start(p.index, p.params);
-        started = planned.length;
-      }
-      if (this.running.size === 0) {
-        // Trials that failed before they could run (bad template) free their slots at once.
-        if (started > 0) continue;
-        return {
-          outcome: this.engine.outcome(this.trials),
-          interrupted: this.interrupted,
-          trials: this.trials,
-        };
-      }
-      await new Promise<void>((resolve) => (this.wake = resolve));
+  /**
+   * Kills every running trial's process group at once and records those trials as interrupted.
+   * Synchronous, so it is safe in a signal or 'exit' handler, when kubetune is about to exit.
+   */
+  abort(): void {
+    this.interrupted = true;
+    for (const r of this.running.values()) {
+      r.process.kill();
+      clearTimeout(r.timer);
+      r.log.end();
+      this.finish(r.trial, {
+        state: 'Interrupted',
+        reason: 'Interrupted',
+        message: 'killed at once: kubetune exited before the trial ended',
+      });
     }
+    this.running.clear();
+  }
+
+  async run(): Promise<LocalRunResult> {
+    try {
+      await this.loop();
+    } catch (err) {
+      // Nothing else would stop the trials' process groups once this error leaves kubetune.
+      this.abort();
+      throw err;
+    }
+    return this.result();
+  }
+
+  /** The study as it stands: its outcome so far and every trial started. */
+  result(): LocalRunResult {
+    return { outcome: this.engine.outcome(this.trials), interrupted: this.interrupted, trials: this.trials };
   }
 
   best(): { trial: LocalTrial; value: number } | undefined {
@@ -107,144 +136,151 @@ export class LocalRunner {
     return this.engine.space.format(params);
   }
 
+  private async loop(): Promise<void> {
+    for (;;) {
+      const outcome = this.engine.outcome(this.trials);
+      if (outcome.done) {
+        this.stopAll({
+          reason: 'StudyFinished',
+          message: `stopped because the study finished: ${outcome.message}`,
+        });
+      }
+      let started = 0;
+      if (!this.interrupted && !outcome.done) {
+        const planned = await this.engine.plan(this.trials);
+        // An interrupt may have come while the sampler was busy; it stopped only running trials.
+        if (!this.interrupted) {
+          for (const p of planned) this.start(p.index, p.params);
+          started = planned.length;
+        }
+      }
+      if (this.running.size === 0) {
+        // Trials that failed before they could run (bad template) free their slots at once.
+        if (started > 0) continue;
+        return;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private stopAll(cause: RunnerStop): void {
+    for (const r of this.running.values()) r.process.stop(cause);
+  }
+
   private start(index: number, params: LocalTrial['params']): void {
     const name = trialName(this.opts.name, index);
-    const formattedParams = this.engine.space.format(params);
-    const logFile = join(this.opts.outputDir, 'logs', `${name}.log`);
     const trial: LocalTrial = {
       name,
       index,
       params,
-      formattedParams,
+      formattedParams: this.engine.space.format(params),
       state: 'Running',
       metrics: {},
       intermediate: [],
       startTime: new Date().toISOString(),
-      logFile,
+      logFile: join(this.opts.outputDir, 'logs', `${name}.log`),
     };
     this.trials.push(trial);
-    const { spec } = this.opts;
-    const collector = new MetricCollector(spec);
-    const log = createWriteStream(logFile);
-    const tail: string[] = [];
-
-    let processSpec;
+    const log = createWriteStream(trial.logFile);
+    let spec: ProcessSpec;
     try {
-      const jobSpec = renderJobSpec(spec.trialTemplate, {
-        study: this.opts.name,
-        name,
-        index,
-        params: formattedParams,
-      });
-      processSpec = processForContainer(primaryContainer(spec.trialTemplate, jobSpec), {
-        study: this.opts.name,
-        trial: name,
-        index,
-        cwd: this.opts.cwd,
-      });
+      spec = this.processSpec(trial);
     } catch (err) {
       log.end();
       this.finish(trial, { state: 'Failed', reason: 'InvalidTemplate', message: (err as Error).message });
       return;
     }
-
-    const process = new TrialProcess(
-      processSpec,
-      (line) => {
-        log.write(`${line}\n`);
-        tail.push(line);
-        if (tail.length > TAIL_LINES) tail.shift();
-        const point = collector.feedLine(line);
-        if (!point) return;
-        trial.intermediate = collector.intermediate();
-        const decision = this.engine.prune(trial, this.trials);
-        if (decision.prune) {
-          trial.prunedAtStep = decision.step;
-          running.process.stop({ reason: 'Pruned', message: decision.reason });
-        }
-        this.opts.events?.progress?.(this.trials);
-      },
-      this.opts.graceMs,
-    );
-    const running: Running = { trial, process, collector, log };
-    const timeout = spec.trialTimeoutSeconds;
-    if (timeout !== undefined) {
-      running.timer = setTimeout(
-        () =>
-          process.stop({ reason: 'Timeout', message: `ran longer than trialTimeoutSeconds (${timeout}s)` }),
-        timeout * 1000,
-      );
-    }
+    const running = this.launch(trial, spec, log);
     this.running.set(index, running);
     this.opts.events?.trialStarted?.(trial);
     this.opts.events?.progress?.(this.trials);
-    void process.ended.then((end) => {
+    void running.process.ended.then((end) => {
+      // abort() has already recorded the trial when it is no longer among the running ones.
+      if (!this.running.delete(index)) return;
       clearTimeout(running.timer);
-      this.running.delete(index);
       log.end();
-      this.settle(running, end, tail);
+      trial.intermediate = running.collector.intermediate();
+      this.finish(trial, trialEnd(running, end));
       this.wake?.();
     });
   }
 
-  private settle(r: Running, end: ProcessEnd, tail: string[]): void {
-    const { trial, collector, process } = r;
-    trial.intermediate = collector.intermediate();
-    const lastOutput = tail.length ? `; last output: ${tail.join(' | ').slice(-400)}` : '';
-    const cause = process.stopCause;
-    if (cause?.reason === 'Pruned') {
-      this.finish(trial, { state: 'Pruned', reason: 'Pruned', message: cause.message });
-      return;
-    }
-    if (cause) {
-      this.finish(trial, {
-        state: cause.reason === 'StudyFinished' ? 'Pruned' : 'Failed',
-        reason: cause.reason,
-        message: cause.message,
-      });
-      return;
-    }
-    if (end.kind === 'spawn-failed') {
-      this.finish(trial, { state: 'Failed', reason: 'CommandFailed', message: end.message });
-      return;
-    }
-    if (end.kind === 'signalled') {
-      this.finish(trial, {
-        state: 'Failed',
-        reason: 'Killed',
-        message: `killed by ${end.signal}${lastOutput}`,
-      });
-      return;
-    }
-    if (end.code !== 0) {
-      this.finish(trial, {
-        state: 'Failed',
-        reason: 'ExitCode',
-        message: `exited with code ${end.code}${lastOutput}`,
-      });
-      return;
-    }
-    const result = collector.final();
-    if (result.ok) {
-      trial.metrics = result.metrics;
-      this.finish(trial, { state: 'Succeeded', value: result.objective });
-    } else if (result.reason === 'MetricsUnavailable') {
-      this.finish(trial, { state: 'MetricsUnavailable', reason: result.reason, message: result.message });
-    } else {
-      this.finish(trial, { state: 'Failed', reason: result.reason, message: result.message });
-    }
+  /** The command the trial template's primary container would run, with the trial's values. */
+  private processSpec(trial: LocalTrial): ProcessSpec {
+    const { spec, name: study, cwd } = this.opts;
+    const jobSpec = renderJobSpec(spec.trialTemplate, {
+      study,
+      name: trial.name,
+      index: trial.index,
+      params: trial.formattedParams,
+    });
+    return processForContainer(primaryContainer(spec.trialTemplate, jobSpec), {
+      study,
+      trial: trial.name,
+      index: trial.index,
+      cwd,
+    });
   }
 
-  private finish(
-    trial: LocalTrial,
-    end: { state: LocalTrial['state']; value?: number; reason?: string; message?: string },
-  ): void {
+  private launch(trial: LocalTrial, spec: ProcessSpec, log: WriteStream): Running {
+    const { graceMs, drainMs, spec: study } = this.opts;
+    const trialProcess = new TrialProcess<RunnerStop>(spec, (line) => this.onLine(running, line), {
+      graceMs,
+      drainMs,
+    });
+    const running: Running = {
+      trial,
+      process: trialProcess,
+      collector: new MetricCollector(study),
+      log,
+      tail: [],
+    };
+    const timeout = study.trialTimeoutSeconds;
+    if (timeout !== undefined) {
+      const message = `ran longer than trialTimeoutSeconds (${timeout}s)`;
+      running.timer = setTimeout(() => trialProcess.stop({ reason: 'Timeout', message }), timeout * 1000);
+    }
+    return running;
+  }
+
+  private onLine(r: Running, line: string): void {
+    r.log.write(`${line}\n`);
+    r.tail.push(line);
+    if (r.tail.length > TAIL_LINES) r.tail.shift();
+    if (!r.collector.feedLine(line)) return;
+    r.trial.intermediate = r.collector.intermediate();
+    const decision = this.engine.prune(r.trial, this.trials);
+    if (decision.prune) {
+      r.trial.prunedAtStep = decision.step;
+      r.process.stop({ reason: 'Pruned', message: decision.reason });
+    }
+    this.opts.events?.progress?.(this.trials);
+  }
+
+  private finish(trial: LocalTrial, end: TrialEnd): void {
     trial.state = end.state;
     if (end.value !== undefined) trial.value = end.value;
+    if (end.metrics !== undefined) trial.metrics = end.metrics;
     if (end.reason !== undefined) trial.reason = end.reason;
     if (end.message !== undefined) trial.message = end.message;
     trial.completionTime = new Date().toISOString();
     if (!isActive(trial)) this.opts.events?.trialFinished?.(trial);
     this.opts.events?.progress?.(this.trials);
   }
+}
+
+/** What a trial's end means: why kubetune stopped it, if it did, else how its process ended. */
+function trialEnd(r: Running, end: ProcessEnd): TrialEnd {
+  const cause = r.process.stopCause;
+  if (cause) return { state: STOPPED_AS[cause.reason], reason: cause.reason, message: cause.message };
+  const lastOutput = r.tail.length ? `; last output: ${r.tail.join(' | ').slice(-400)}` : '';
+  if (end.kind === 'spawn-failed') return { state: 'Failed', reason: 'CommandFailed', message: end.message };
+  if (end.kind === 'signalled')
+    return { state: 'Failed', reason: 'Killed', message: `killed by ${end.signal}${lastOutput}` };
+  if (end.code !== 0)
+    return { state: 'Failed', reason: 'ExitCode', message: `exited with code ${end.code}${lastOutput}` };
+  const result = r.collector.final();
+  if (result.ok) return { state: 'Succeeded', value: result.objective, metrics: result.metrics };
+  const state = result.reason === 'MetricsUnavailable' ? 'MetricsUnavailable' : 'Failed';
+  return { state, reason: result.reason, message: result.message };
 }

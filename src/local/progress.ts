@@ -20,9 +20,11 @@ function summary(trials: readonly LocalTrial[], maxTrials: number, goal: Goal): 
     )
       best = t;
   const failed = count('Failed') + count('MetricsUnavailable');
+  const interrupted = count('Interrupted');
   return (
     `trials ${trials.length - count('Running')}/${maxTrials} done, ${count('Running')} running, ` +
     `${failed} failed, ${count('Pruned')} pruned` +
+    (interrupted ? `, ${interrupted} interrupted` : '') +
     (best ? ` | best ${best.value} (${best.name})` : '')
   );
 }

@@ -41,18 +41,19 @@ export const parseJsonLine: LineParser = (line) => {
 
 /** The user's pattern with named groups `name` and `value`, and optionally `step`. */
 export function regexLineParser(source: string): LineParser {
+  // matchAll iterates over a copy of the pattern and steps past empty matches itself, so the
+  // shared pattern is never mutated and no line depends on the one before it.
   const pattern = new RegExp(source, 'g');
   return (line) => {
     let found: MetricLine | undefined;
     for (const m of line.matchAll(pattern)) {
       const name = m.groups?.['name'];
       const value = m.groups?.['value'] !== undefined ? parseNumber(m.groups['value']) : undefined;
-      if (name === undefined || value === undefined) continue;
+      if (!name || value === undefined) continue;
       found ??= new Map();
       const step = m.groups?.['step'] !== undefined ? parseNumber(m.groups['step']) : undefined;
       if (step !== undefined) found.set('step', step);
       found.set(name, value);
-      if (m[0] === '') pattern.lastIndex++;
     }
     return found;
   };

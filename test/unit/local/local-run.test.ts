@@ -28,9 +28,12 @@ function studyFile(dir: string, spec: Record<string, unknown>, args: string[]): 
 
 interface Results {
   outcome: { done: boolean; succeeded: boolean; reason: string };
+  interrupted: boolean;
   best?: { trial: string; value: number; parameters: Record<string, string> };
   trials: {
     name: string;
+    index: number;
+    params: Record<string, unknown>;
     formattedParams: Record<string, string>;
     state: string;
     reason?: string;
@@ -135,6 +138,20 @@ describe('kubetune run (local processes)', () => {
     assert.match(res.stdout, /study failed: 2 trials failed, more than maxFailedTrials \(1\)/);
   });
 
+  it('warns about values kubectl would read differently (YAML 1.1) and runs the study as written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-y11run-'));
+    const file = join(dir, 'y11.yaml');
+    writeFileSync(file, yaml11Study());
+    const res = await runCli(['run', file, '--output', join(dir, 'out')]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(
+      res.stderr,
+      /^warning: .*y11\.yaml:9: spec\.parameters\[0\]\.name: kubectl reads y as the boolean true \(YAML 1\.1\), kubetune as the string "y"; quote it: "y"$/m,
+    );
+    const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as Results;
+    assert.deepEqual(Object.keys(results.trials[0]!.formattedParams), ['y', 'mode']);
+  });
+
   it('reports a missing command as a failed trial, not a crash', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-enoent-'));
     const manifest = studyFile(
@@ -154,34 +171,66 @@ describe('kubetune run (local processes)', () => {
     assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/);
   });
 
-  it('stops running trials cleanly on Ctrl-C and still writes results', async () => {
+  it('stops running trials cleanly on Ctrl-C, records them as interrupted (not failed) and writes results', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-int-'));
     const file = studyFile(
       dir,
       {
-        maxTrials: 4,
-        parallelism: 2,
+        maxTrials: 10,
+        parallelism: 4,
+        maxFailedTrials: 3,
         algorithm: { name: 'random' },
         parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }],
       },
-      ['--x', '${params.x}', '--epochs', '100', '--sleep-ms', '200'],
+      ['--x', '${params.x}', '--epochs', '1000', '--sleep-ms', '200'],
     );
-    let sent = false;
+    let started = 0;
     const run = runCli(['run', file, '--output', join(dir, 'out')], {
       onStderr: (chunk) => {
-        if (!sent && chunk.includes('started')) {
-          sent = true;
-          setTimeout(() => run.child.kill('SIGINT'), 300);
-        }
+        const before = started;
+        started += chunk.split('started').length - 1;
+        if (before < 4 && started >= 4) run.child.kill('SIGINT');
       },
     });
     const res = await run;
     assert.equal(res.code, 130, res.stderr);
+    assert.match(res.stdout, /^study interrupted: 4 interrupted \(maxTrials 10\)$/m);
+    assert.doesNotMatch(res.stdout, /failed/);
     const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as Results;
-    assert.equal(results.trials.length, 2);
-    assert.ok(results.trials.every((t) => t.state === 'Failed' && t.reason === 'Interrupted'));
+    assert.equal(results.interrupted, true);
+    assert.equal(results.outcome.done, false, 'interrupted trials are not failures that end the study');
+    assert.deepEqual(
+      results.trials.map((t) => [t.index, t.state, t.reason]),
+      [0, 1, 2, 3].map((i) => [i, 'Interrupted', 'Interrupted']),
+    );
+    // A resumed study runs them again with the same index and parameters.
+    for (const t of results.trials) {
+      assert.equal(typeof t.params['x'], 'number');
+      assert.equal(t.formattedParams['x'], String(t.params['x']));
+    }
   });
 });
+
+/** A Study with an unquoted `y` parameter name (line 9) and an unquoted `off` value (line 10). */
+function yaml11Study(): string {
+  return `apiVersion: kubetune.io/v1alpha1
+kind: Study
+metadata: {name: y11}
+spec:
+  algorithm: {name: grid}
+  maxTrials: 1
+  objective: {metric: loss, goal: minimize}
+  parameters:
+    - {name: y, type: double, min: 0, max: 1}
+    - {name: mode, type: categorical, values: [ok, off]}
+  trialTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - {name: t, command: [node, ${JSON.stringify(FAKE)}, --y, "\${params.y}", --mode, "\${params.mode}"]}
+`;
+}
 
 describe('kubetune validate', () => {
   it('prints field path, line and what is allowed, with no stack trace', async () => {
@@ -232,6 +281,28 @@ spec:
       second.stderr,
       /bad\.yaml:15: spec\.trialTemplate\.spec\.template\.spec\.containers\[0\]\.command\[1\]: \$\{params\.momentum\} names unknown parameter "momentum" \(parameters: lr\)/,
     );
+  });
+
+  it('fails a Study that kubectl would read differently (YAML 1.1), naming the line and the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-y11-'));
+    const file = join(dir, 'y11.yaml');
+    writeFileSync(file, yaml11Study());
+    const res = await runCli(['validate', file]);
+    assert.equal(res.code, 1, res.stdout);
+    assert.match(
+      res.stderr,
+      /y11\.yaml:9: spec\.parameters\[0\]\.name: kubectl reads y as the boolean true \(YAML 1\.1\), kubetune as the string "y"; quote it: "y"/,
+    );
+    assert.match(
+      res.stderr,
+      /y11\.yaml:10: spec\.parameters\[1\]\.values\[1\]: kubectl reads off as the boolean false/,
+    );
+    assert.match(res.stderr, /kubectl reads 2 unquoted value\(s\) differently \(YAML 1\.1\)/);
+
+    writeFileSync(file, yaml11Study().replace('name: y,', 'name: "y",').replace('off]', '"off"]'));
+    const quoted = await runCli(['validate', file]);
+    assert.equal(quoted.code, 0, quoted.stderr);
+    assert.equal(quoted.stderr, '');
   });
 
   it('accepts the examples', async () => {

@@ -73,6 +73,31 @@ describe('regex format', () => {
     assert.deepEqual(entries(parse('Epoch 4/10 - loss: 1.5e-2')), { step: 4, loss: 0.015 });
     assert.equal(parse('nothing here'), undefined);
   });
+
+  it('parses every line alike when the pattern can match the empty string', () => {
+    const lines = ['loss=0.5', 'acc=0.9', 'loss=0.25 acc=0.75', 'no metrics', 'loss=0.1'];
+    const expected = [{ loss: 0.5 }, { acc: 0.9 }, { loss: 0.25, acc: 0.75 }, undefined, { loss: 0.1 }];
+    // Both can match zero characters: the first at every position, the second (a lookahead
+    // with captures) only ever does, so each match must advance on its own.
+    for (const source of ['(?<name>\\w*)=?(?<value>[\\d.]*)', '\\b(?=(?<name>[a-z]+)=(?<value>[\\d.]+))']) {
+      const parse = regexLineParser(source);
+      assert.deepEqual(
+        lines.map((l) => entries(parse(l))),
+        expected,
+        source,
+      );
+      // The same parser gives the same answer on a second pass: nothing carries over between lines.
+      assert.deepEqual(
+        lines.map((l) => entries(parse(l))),
+        expected,
+        `${source}, second pass`,
+      );
+    }
+  });
+
+  it('ignores a match whose name group is empty', () => {
+    assert.equal(regexLineParser('(?<name>[a-z]*)=(?<value>[\\d.]+)')('=5'), undefined);
+  });
 });
 
 describe('metric collector', () => {
