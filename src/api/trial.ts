@@ -59,8 +59,7 @@ export const TrialStatus = withTransitionRules(
   [
     {
       cel: `!(oldSelf.state in [${terminalStates}]) || (self.state == oldSelf.state && has(self.objective) == has(oldSelf.objective) && (!has(self.objective) || self.objective == oldSelf.objective))`,
-      message:
-        'a finished Trial (Succeeded, Failed, Pruned or MetricsUnavailable) keeps its state and objective: the study has already counted its result',
+      message: `a finished Trial (${[...TERMINAL_TRIAL_STATES].join(', ')}) keeps its state and objective: the study has already counted its result`,
     },
   ],
 );
