@@ -97,23 +97,13 @@ function clampUnit(u: number): number {
 
 export class SearchSpace {
   readonly dims: readonly Dimension[];
-  private readonly byName: Map<string, Dimension>;
 
   constructor(parameters: readonly ParameterSpec[]) {
     this.dims = parameters.map((p, i) => makeDimension(p, i));
-    this.byName = new Map(this.dims.map((d) => [d.name, d]));
   }
 
   get size(): number {
     return this.dims.length;
-  }
-
-  get hasCategorical(): boolean {
-    return this.dims.some((d) => d.type === 'categorical');
-  }
-
-  dimension(name: string): Dimension | undefined {
-    return this.byName.get(name);
   }
 
   /** Maps a point of [0,1)^d to valid parameter values (snapped to steps, ints and categories). */
