@@ -119,3 +119,24 @@ describe('steps finer than a double can count', () => {
     );
   });
 });
+
+describe('range width', () => {
+  it('is refused by the schema when max - min overflows, naming the field', () => {
+    const r = ParameterSpec.safeParse({ name: 'x', type: 'double', min: -1e308, max: 1e308 });
+    assert.equal(r.success, false);
+    assert.deepEqual(
+      r.error?.issues.map((i) => [i.path.join('.'), i.message]),
+      [['max', 'max - min must be at most 1.7976931348623157e308, the largest finite double']],
+    );
+  });
+
+  it('may be as wide as a finite double, and then every value stays finite and in bounds', () => {
+    const wide = new SearchSpace([
+      ParameterSpec.parse({ name: 'x', type: 'double', min: -8e307, max: 8e307 }),
+    ]);
+    for (const [u] of randomUnits(200, 3)) {
+      const x = wide.fromUnit([u!])['x'] as number;
+      assert.ok(Number.isFinite(x) && x >= -8e307 && x <= 8e307, `x=${x}`);
+    }
+  });
+});
