@@ -53,7 +53,6 @@ async function runOnce(fnIndex: number, sampler: AlgorithmName, seed: number, ba
   let best = Infinity;
   while (trace.length < maxBudget) {
     const asked = await study.ask(Math.min(batch, maxBudget - trace.length));
-    if (asked.length === 0) break;
     for (const t of asked) {
       const v = fn.f(t.params);
       study.tell(t.id, v);
