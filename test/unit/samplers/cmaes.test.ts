@@ -141,7 +141,7 @@ describe('cmaes generations', () => {
       trial(3, 0.2, -0.3, 'Running'),
       trial(4, -1, 1, 'Succeeded', 6),
     ];
-    const sampler = SAMPLERS.cmaes!({ popsize: 4 }, space);
+    const sampler = SAMPLERS.cmaes({ popsize: 4 }, space);
     const indices = Array.from({ length: 24 }, (_, k) => 5 + k);
     const next = await sampler.suggest({ space, goal: 'minimize', seed: 2, trials }, indices);
     const [cx, cy] = centroid(next);
@@ -150,7 +150,7 @@ describe('cmaes generations', () => {
   });
 
   it('never gives a failed trial recombination weight, however many failed', async () => {
-    const sampler = SAMPLERS.cmaes!({ popsize: 4 }, space);
+    const sampler = SAMPLERS.cmaes({ popsize: 4 }, space);
     const next = (failedAt: number[][]) => {
       const trials: TrialView[] = [
         { index: 0, params: { x: 0.5, y: 0.5 }, state: 'Succeeded', value: 1, intermediate: [] },
