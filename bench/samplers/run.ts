@@ -1,14 +1,17 @@
 /**
  * Sampler benchmark (issue 4). Usage:
  *   npm run bench:samplers -- [--fn branin,hartmann6] [--sampler bayesian,tpe,random]
- *     [--seeds 10] [--budget 100] [--batch 1,4] [--latency] [--no-latency] [--out path]
+ *     [--seeds 10] [--budget 100] [--batch 1,4] [--async] [--latency] [--no-latency] [--out path]
  * Each (fn, sampler, seed, batch) is one run of `budget` trials; budgets 25/50/100 are its
- * prefixes. Prints median log10 simple regret, then latency figures for bayesian and tpe.
+ * prefixes. Batches are asked and told together; with --async, `batch` workers run trials of
+ * seeded random durations and each asks for one trial as soon as it is free, as the operator
+ * does with parallelism. Prints median log10 simple regret, then latency figures for bayesian
+ * and tpe.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AlgorithmName } from '../../src/api/study.js';
-import { createStudy } from '../../src/engine/ask-tell.js';
+import { type AskedTrial, createStudy, type Study } from '../../src/engine/ask-tell.js';
 import { Rng } from '../../src/engine/rng.js';
 import { FUNCTIONS, hartmann6 } from './functions.js';
 
@@ -31,6 +34,7 @@ const budgets = [25, 50, 100].filter((b) => b <= maxBudget);
 if (!budgets.includes(maxBudget)) budgets.push(maxBudget);
 const batches = list(arg('batch'), ['1', '4']).map(Number);
 const out = arg('out') ?? 'bench/results/samplers.jsonl';
+const asynchronous = process.argv.includes('--async');
 const latency = process.argv.includes('--latency') || !process.argv.includes('--no-latency');
 const skipRuns = process.argv.includes('--latency-only');
 
@@ -51,17 +55,37 @@ async function runOnce(fnIndex: number, sampler: AlgorithmName, seed: number, ba
   });
   const trace: number[] = [];
   let best = Infinity;
+  const tell = (t: AskedTrial) => {
+    const v = fn.f(t.params);
+    study.tell(t.id, v);
+    best = Math.min(best, v);
+    trace.push(best);
+  };
+  if (asynchronous) {
+    await runWorkers(study, batch, seed, tell);
+    return trace;
+  }
   while (trace.length < maxBudget) {
-    const asked = await study.ask(Math.min(batch, maxBudget - trace.length));
-    if (asked.length === 0) break;
-    for (const t of asked) {
-      const v = fn.f(t.params);
-      study.tell(t.id, v);
-      best = Math.min(best, v);
-      trace.push(best);
-    }
+    for (const t of await study.ask(Math.min(batch, maxBudget - trace.length))) tell(t);
   }
   return trace;
+}
+
+/** `workers` trials in flight, durations uniform in [1, 3); the first to end is told first. */
+async function runWorkers(study: Study, workers: number, seed: number, tell: (t: AskedTrial) => void) {
+  const rng = new Rng(seed, 'bench-durations');
+  const running: { trial: AskedTrial; end: number }[] = [];
+  let now = 0;
+  while (study.remaining > 0 || running.length > 0) {
+    while (running.length < workers && study.remaining > 0) {
+      const [trial] = await study.ask();
+      running.push({ trial: trial!, end: now + 1 + 2 * rng.float() });
+    }
+    running.sort((a, b) => a.end - b.end);
+    const next = running.shift()!;
+    now = next.end;
+    tell(next.trial);
+  }
 }
 
 const regret: Map<string, number[]> = new Map();
@@ -80,7 +104,10 @@ if (!skipRuns) {
             const r = Math.log10(Math.max(best.at(-1)! - fn.optimum, 1e-12));
             const key = `${fn.name}|${sampler}|${batch}|${budget}`;
             regret.set(key, [...(regret.get(key) ?? []), r]);
-            appendFileSync(out, JSON.stringify({ fn: fn.name, sampler, seed, budget, batch, best }) + '\n');
+            appendFileSync(
+              out,
+              JSON.stringify({ fn: fn.name, sampler, seed, budget, batch, async: asynchronous, best }) + '\n',
+            );
           }
           process.stderr.write(
             `${fn.name} ${sampler} batch=${batch} seed=${seed}: ${(performance.now() - t0).toFixed(0)} ms\n`,
@@ -88,7 +115,7 @@ if (!skipRuns) {
         }
 
   console.log('\nmedian log10 simple regret (lower is better)');
-  const header = ['fn', 'batch', 'sampler', ...budgets.map((b) => `@${b}`)];
+  const header = ['fn', asynchronous ? 'workers' : 'batch', 'sampler', ...budgets.map((b) => `@${b}`)];
   console.log(header.join('\t'));
   for (const fn of fns)
     for (const batch of batches)

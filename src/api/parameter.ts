@@ -39,6 +39,13 @@ const parameterRules: CrossFieldRule<ParameterFields>[] = [
     holds: (p) => !bothBounds(p) || p.min < p.max,
   },
   {
+    // Each bound can be a finite double while their difference overflows to Infinity.
+    cel: '!has(self.min) || !has(self.max) || self.max - self.min <= 1.7976931348623157e308',
+    message: 'max - min must be at most 1.7976931348623157e308, the largest finite double',
+    path: 'max',
+    holds: (p) => !bothBounds(p) || Number.isFinite(p.max - p.min),
+  },
+  {
     cel: '!has(self.log) || !self.log || (has(self.min) && self.min > 0)',
     message: 'log: true needs min > 0',
     path: 'min',

@@ -30,8 +30,8 @@ interface MutableTrial {
 
 /**
  * In-process ask/tell, in the spirit of Optuna's: the caller runs trials however it likes and
- * reports back. `ask(n)` ignores `parallelism` (the caller decides what runs at once) but
- * honours maxTrials, so it can return fewer than n.
+ * reports back. `ask(n)` ignores `parallelism` (the caller decides what runs at once) and
+ * returns exactly n trials, or throws when fewer are left (see `remaining`).
  */
 export class Study {
   private readonly engine: StudyEngine;
@@ -41,7 +41,23 @@ export class Study {
     this.engine = new StudyEngine(config, options);
   }
 
+  /**
+   * Trials that ask() can still give: Infinity without maxTrials and with an unbounded sampler,
+   * 0 once the study is over (target reached, too many failures) or suspended.
+   */
+  get remaining(): number {
+    return this.engine.budget(this.trials, Infinity);
+  }
+
+  /** True when ask() has no trial left to give; `remaining` and ask()'s error say why. */
+  get exhausted(): boolean {
+    return this.remaining === 0;
+  }
+
   async ask(n = 1): Promise<AskedTrial[]> {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`ask(${n}): n must be a whole number >= 1`);
+    const left = this.remaining;
+    if (n > left) throw new Error(`ask(${n}): ${this.whyNoMore(left)}`);
     const planned = await this.engine.plan(this.trials, n);
     for (const p of planned)
       this.trials.push({ index: p.index, params: p.params, state: 'Running', intermediate: [] });
@@ -91,6 +107,18 @@ export class Study {
     return this.trials;
   }
 
+  private whyNoMore(left: number): string {
+    const outcome = this.engine.outcome(this.trials);
+    if (outcome.done) return `the study is over (${outcome.reason}): ${outcome.message}`;
+    if (this.engine.spec.suspend) return 'the study is suspended (suspend: true)';
+    const taken = this.trials.length;
+    const limit =
+      taken + left === this.engine.spec.maxTrials
+        ? `maxTrials is ${this.engine.spec.maxTrials}`
+        : `the search space has ${taken + left} points`;
+    return `only ${left} trials are left: ${limit} and ${taken} trials were asked or added`;
+  }
+
   private running(id: number, verb: string): MutableTrial {
     const trial = this.trials.find((t) => t.index === id);
     if (!trial) throw new Error(`${verb}: no trial with id ${id}`);
@@ -99,9 +127,13 @@ export class Study {
   }
 }
 
-/** Validates the config with the Study schema (minus trialTemplate) and starts a study. */
+/**
+ * Validates the config with the Study schema (minus trialTemplate) and starts a study. Unlike a
+ * Study manifest, a study made here has no trial limit unless `maxTrials` is given: the caller's
+ * loop decides when to stop.
+ */
 export function createStudy(input: StudyConfigInput, options: EngineOptions = {}): Study {
   const parsed = StudyConfig.safeParse(input, { reportInput: true });
   if (!parsed.success) throw ValidationError.fromZod(parsed.error);
-  return new Study(parsed.data, options);
+  return new Study({ ...parsed.data, maxTrials: input.maxTrials ?? Infinity }, options);
 }

@@ -1,4 +1,5 @@
 import type { Assignment, ParameterSpec, ParameterValue } from '../api/parameter.js';
+import { SettingsError } from './sampler.js';
 
 /**
  * One tuned parameter seen through the unit interval. Every sampler works on [0, 1)^d and lets
@@ -9,15 +10,20 @@ export interface Dimension {
   readonly name: string;
   readonly type: ParameterSpec['type'];
   readonly log: boolean;
-  /** Discrete values in order (steps, ints, categories); undefined for a continuous double. */
-  readonly values?: readonly ParameterValue[];
+  /** Categorical values, in order. */
+  readonly values?: readonly string[];
+  /** Spacing of a stepped number: the manifest's step, or 1 for an int on a linear scale. */
+  readonly step?: number;
+  /**
+   * How many values a categorical or stepped parameter has; undefined when the parameter is
+   * continuous (a double without step, an int on a log scale).
+   */
+  readonly count?: number;
   /** The manifest gave a step, so every multiple is meant to be tried (grid search). */
   readonly explicitStep: boolean;
   readonly min: number;
   readonly max: number;
 }
-
-const MAX_ENUMERATED_VALUES = 100_000;
 
 function decimalsOf(x: number): number {
   const s = String(x);
@@ -26,44 +32,61 @@ function decimalsOf(x: number): number {
   return s.split('.')[1]?.length ?? 0;
 }
 
+// toFixed takes at most 100 digits; steps below 1e-15 need more than the 15 that hide float noise.
 function roundTo(x: number, decimals: number): number {
-  return Number(x.toFixed(Math.min(15, decimals)));
+  return Number(x.toFixed(Math.min(100, decimals)));
 }
 
-function discreteValues(p: ParameterSpec): number[] | undefined {
-  const min = p.min as number;
-  const max = p.max as number;
-  if (p.type === 'int' && p.log && p.step === undefined) return undefined;
-  const step = p.step ?? (p.type === 'int' ? 1 : undefined);
-  if (step === undefined) return undefined;
-  const count = Math.floor((max - min) / step + 1e-9) + 1;
-  if (count > MAX_ENUMERATED_VALUES) return undefined;
-  const decimals = Math.max(decimalsOf(step), decimalsOf(min));
-  return Array.from({ length: count }, (_, k) => roundTo(min + k * step, decimals));
+/** The k-th value of a stepped dimension, written with no more decimals than min and step have. */
+export function stepValue(d: Dimension, k: number): number {
+  const step = d.step as number;
+  return roundTo(d.min + k * step, Math.max(decimalsOf(step), decimalsOf(d.min)));
 }
 
-function makeDimension(p: ParameterSpec): Dimension {
-  if (p.type === 'categorical') {
-    const values = p.values ?? [];
-    return {
-      name: p.name,
-      type: p.type,
-      log: false,
-      values,
-      explicitStep: false,
-      min: 0,
-      max: values.length - 1,
-    };
-  }
-  const values = discreteValues(p);
-  return {
+/** Index of the stepped value nearest to v (clamped to the grid). */
+function stepIndex(d: Dimension, v: number): number {
+  const k = Math.round((v - d.min) / (d.step as number));
+  return Math.min((d.count as number) - 1, Math.max(0, k));
+}
+
+function makeNumeric(p: ParameterSpec, index: number): Dimension {
+  const base = {
     name: p.name,
     type: p.type,
     log: p.log ?? false,
     explicitStep: p.step !== undefined,
-    ...(values ? { values } : {}),
     min: p.min as number,
     max: p.max as number,
+  };
+  const step = p.step ?? (p.type === 'int' && !base.log ? 1 : undefined);
+  if (step === undefined) return base;
+  const span = (base.max - base.min) / step;
+  // The tolerance absorbs division noise (0.3 / 0.1 = 2.9999999999999996) without adding a value.
+  const count = Math.floor(span + Math.max(1e-9, 4 * Number.EPSILON * span)) + 1;
+  // Values are indexed by integers, so a grid must stay countable in exact double arithmetic.
+  if (!Number.isSafeInteger(count)) {
+    // An int this wide is rounded like a log-scale one; a step the user wrote must be honoured.
+    if (p.step === undefined) return base;
+    throw new SettingsError(
+      `parameters[${index}].step`,
+      `step ${step} divides [${base.min}, ${base.max}] of ${p.name} into more than 2^53 values; use a step of at least ${(base.max - base.min) / 2 ** 53}`,
+    );
+  }
+  return { ...base, step, count };
+}
+
+function makeDimension(p: ParameterSpec, index: number): Dimension {
+  if (p.type !== 'categorical') return makeNumeric(p, index);
+  const values = p.values ?? [];
+  return {
+    name: p.name,
+    type: p.type,
+    log: false,
+    values,
+    count: values.length,
+    explicitStep: false,
+    min: 0,
+    max: values.length - 1,
   };
 }
 
@@ -74,23 +97,13 @@ function clampUnit(u: number): number {
 
 export class SearchSpace {
   readonly dims: readonly Dimension[];
-  private readonly byName: Map<string, Dimension>;
 
   constructor(parameters: readonly ParameterSpec[]) {
-    this.dims = parameters.map(makeDimension);
-    this.byName = new Map(this.dims.map((d) => [d.name, d]));
+    this.dims = parameters.map((p, i) => makeDimension(p, i));
   }
 
   get size(): number {
     return this.dims.length;
-  }
-
-  get hasCategorical(): boolean {
-    return this.dims.some((d) => d.type === 'categorical');
-  }
-
-  dimension(name: string): Dimension | undefined {
-    return this.byName.get(name);
   }
 
   /** Maps a point of [0,1)^d to valid parameter values (snapped to steps, ints and categories). */
@@ -139,10 +152,11 @@ export class SearchSpace {
   contains(a: Assignment): boolean {
     return this.dims.every((d) => {
       const v = a[d.name];
-      if (d.values) return d.values.includes(v as ParameterValue);
+      if (d.values) return d.values.includes(v as string);
       if (typeof v !== 'number' || !Number.isFinite(v)) return false;
       if (d.type === 'int' && !Number.isInteger(v)) return false;
-      return v >= d.min && v <= d.max;
+      if (v < d.min || v > d.max) return false;
+      return d.step === undefined || stepValue(d, stepIndex(d, v)) === v;
     });
   }
 
@@ -156,8 +170,9 @@ function intBounds(d: Dimension): [number, number] {
 }
 
 function valueFromUnit(d: Dimension, u: number): ParameterValue {
-  if (d.values)
-    return d.values[Math.min(d.values.length - 1, Math.floor(u * d.values.length))] as ParameterValue;
+  if (d.values) return d.values[Math.min(d.values.length - 1, Math.floor(u * d.values.length))] as string;
+  if (d.step !== undefined)
+    return stepValue(d, Math.min((d.count as number) - 1, Math.floor(u * (d.count as number))));
   if (d.type === 'int') {
     // Widen by half a unit so the end values get a full bucket, as rounding gives the others.
     const [lo, hi] = intBounds(d);
@@ -174,10 +189,11 @@ function valueFromUnit(d: Dimension, u: number): ParameterValue {
 
 function unitFromValue(d: Dimension, v: ParameterValue): number {
   if (d.values) {
-    const k = d.values.indexOf(v);
+    const k = d.values.indexOf(v as string);
     return (Math.max(0, k) + 0.5) / d.values.length;
   }
   const x = v as number;
+  if (d.step !== undefined) return (stepIndex(d, x) + 0.5) / (d.count as number);
   if (d.type === 'int') {
     const [lo, hi] = intBounds(d);
     return ((d.log ? Math.log(x) : x) - lo) / (hi - lo);

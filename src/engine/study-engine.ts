@@ -4,7 +4,6 @@ import { PRUNERS } from '../pruners/index.js';
 import { SAMPLERS } from '../samplers/index.js';
 import type { PruneDecision, Pruner } from './pruner.js';
 import type { Sampler } from './sampler.js';
-import { SettingsError } from './sampler.js';
 import { SearchSpace } from './search-space.js';
 import type { TrialView } from './trial-view.js';
 import { bestIntermediate, better, isActive, isFailure } from './trial-view.js';
@@ -60,27 +59,9 @@ export class StudyEngine {
         options.countPrunedInBest === true || spec.earlyStopping?.settings['countPrunedInBest'] === true,
     };
     this.space = new SearchSpace(spec.parameters);
-    const factory = SAMPLERS[spec.algorithm.name];
-    if (!factory) {
-      const available = Object.keys(SAMPLERS).join(', ');
-      throw new SettingsError(
-        'algorithm.name',
-        `"${spec.algorithm.name}" is not available in this build; available: ${available}`,
-      );
-    }
-    this.sampler = factory(spec.algorithm.settings, this.space);
+    this.sampler = SAMPLERS[spec.algorithm.name](spec.algorithm.settings, this.space);
     this.capacity = this.sampler.capacity?.(this.space);
-    if (spec.earlyStopping) {
-      const prunerFactory = PRUNERS[spec.earlyStopping.name];
-      if (!prunerFactory) {
-        const available = Object.keys(PRUNERS).join(', ') || 'none';
-        throw new SettingsError(
-          'earlyStopping.name',
-          `"${spec.earlyStopping.name}" is not available in this build; available: ${available}`,
-        );
-      }
-      this.pruner = prunerFactory(spec.earlyStopping.settings);
-    }
+    if (spec.earlyStopping) this.pruner = PRUNERS[spec.earlyStopping.name](spec.earlyStopping.settings);
   }
 
   /** Slots that `parallelism` leaves for new trials. */

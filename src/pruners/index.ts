@@ -4,8 +4,11 @@ import { createAshaPruner } from './asha.js';
 import { createHyperbandPruner } from './hyperband.js';
 import { createMedianPruner, createPercentilePruner } from './percentile.js';
 
-/** earlyStopping.name → pruner. See docs/early-stopping.md for the rules and defaults. */
-export const PRUNERS: Partial<Record<PrunerName, PrunerFactory>> = {
+/**
+ * earlyStopping.name → pruner; total over the API's PRUNERS. See docs/early-stopping.md for the
+ * rules and defaults.
+ */
+export const PRUNERS: Readonly<Record<PrunerName, PrunerFactory>> = {
   median: createMedianPruner,
   percentile: createPercentilePruner,
   asha: createAshaPruner,

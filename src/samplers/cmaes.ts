@@ -1,20 +1,21 @@
 import type { Assignment } from '../api/parameter.js';
 import { Rng } from '../engine/rng.js';
-import type { Sampler, SamplerFactory } from '../engine/sampler.js';
+import type { Sampler, SamplerContext, SamplerFactory } from '../engine/sampler.js';
 import { SettingsError } from '../engine/sampler.js';
 import type { SearchSpace } from '../engine/search-space.js';
 import { SettingsReader } from '../engine/settings.js';
-import { collectHistory } from './history.js';
+import { isActive } from '../engine/trial-view.js';
+import { collectHistory, type History } from './history.js';
 
 /**
  * CMA-ES (Hansen's (μ/μ_w, λ) scheme with rank-one and rank-μ updates) on the unit cube.
  *
- * The sampler keeps no state: every call replays the generations from the history. Generation g
- * is the trials with indices [gλ, (g+1)λ); once all of them are finished the distribution is
- * updated from the points actually evaluated (snapped ints included), ranked by value, failed
- * trials last. Trials of a generation that is not complete yet are drawn from the current
- * distribution with a stream seeded by (seed, generation, slot), so the same history always
- * gives the same points.
+ * The sampler keeps no state: every call replays the generations from the history. A generation
+ * is the next λ results that were told (finished trials in index order, whatever their index),
+ * and each new trial is drawn from the distribution after the last complete generation, so a
+ * trial never waits on an index block that running trials keep open. The update uses the points
+ * actually evaluated (snapped ints included), ranked by value; failed trials rank below every
+ * result and never get recombination weight.
  */
 export interface CmaOptions {
   popsize: number;
@@ -103,13 +104,18 @@ function initialState(d: number, sigma0: number): CmaState {
   };
 }
 
-/** One CMA-ES update from evaluated points (unit cube) and their values (minimised). */
+/**
+ * One CMA-ES update from a generation's points (unit cube) and values (minimised; +∞ = failed).
+ * Recombination uses the best min(μ, successes) points, so a failed point never gets weight.
+ */
 function update(s: CmaState, xs: number[][], ys: number[], lambda: number): void {
   const n = s.mean.length;
-  const mu = Math.floor(lambda / 2);
-  const order = xs.map((_, i) => i).sort((a, b) => ys[a]! - ys[b]! || a - b);
-  const finite = order.filter((i) => Number.isFinite(ys[i]!));
-  if (finite.length === 0) {
+  const order = xs
+    .map((_, i) => i)
+    .filter((i) => Number.isFinite(ys[i]!))
+    .sort((a, b) => ys[a]! - ys[b]! || a - b);
+  const mu = Math.min(Math.floor(lambda / 2), order.length);
+  if (mu === 0) {
     s.gen++;
     return;
   }
@@ -171,67 +177,60 @@ export const createCmaesSampler: SamplerFactory = (settings, space) => {
   const lambda = opts.popsize;
   const sampler: Sampler = {
     async suggest(ctx, indices) {
-      const { space } = ctx;
       const h = collectHistory(ctx);
-      const byIndex = new Map<number, { x: number[]; y: number }>();
-      h.index.forEach((idx, r) => byIndex.set(idx, { x: h.x[r]!, y: h.y[r]! }));
-      const finished = new Map<number, number[]>(); // failed trials: value +∞
-      for (const t of ctx.trials) if (!byIndex.has(t.index)) finished.set(t.index, space.toUnit(t.params));
-      const pendingIdx = new Set(
-        ctx.trials.filter((t) => t.state === 'Pending' || t.state === 'Running').map((t) => t.index),
-      );
-      const state = initialState(space.size, opts.sigma0);
-      // Replay every complete generation in order.
-      for (;;) {
-        const g = state.gen;
-        const xs: number[][] = [];
-        const ys: number[] = [];
-        let complete = true;
-        for (let k = 0; k < lambda; k++) {
-          const i = g * lambda + k;
-          const obs = byIndex.get(i);
-          if (obs) {
-            xs.push(obs.x);
-            ys.push(obs.y);
-          } else if (finished.has(i) && !pendingIdx.has(i)) {
-            xs.push(finished.get(i)!);
-            ys.push(Infinity);
-          } else {
-            complete = false;
-            break;
-          }
-        }
-        if (!complete) break;
-        update(state, xs, ys, lambda);
-      }
-      return indices.map((i) => samplePoint(space, state, ctx.seed, i, lambda, h.keys));
+      const state = replay(ctx, h, opts.sigma0, lambda);
+      const keys = h.keys;
+      return indices.map((i) => {
+        const a = drawPoint(ctx.space, state, ctx.seed, i, keys);
+        keys.add(ctx.space.key(a));
+        return a;
+      });
     },
   };
   return sampler;
 };
 
-function samplePoint(
+/**
+ * The distribution after every complete generation: finished trials (failed ones included) in
+ * index order, λ at a time. Running trials are skipped, so a slow trial never holds back an
+ * update that λ other results already allow.
+ */
+function replay(ctx: SamplerContext, h: History, sigma0: number, lambda: number): CmaState {
+  const { space } = ctx;
+  const values = new Map(h.index.map((idx, r) => [idx, h.y[r]!]));
+  const state = initialState(space.size, sigma0);
+  let xs: number[][] = [];
+  let ys: number[] = [];
+  for (const t of [...ctx.trials].sort((a, b) => a.index - b.index)) {
+    if (isActive(t)) continue;
+    xs.push(space.toUnit(t.params));
+    ys.push(values.get(t.index) ?? Infinity);
+    if (xs.length < lambda) continue;
+    update(state, xs, ys, lambda);
+    xs = [];
+    ys = [];
+  }
+  return state;
+}
+
+/**
+ * A point from the distribution, from a stream seeded by (seed, generation, index): resampled
+ * until inside the cube and not a repeat of `taken` (ints can collide), then clamped.
+ */
+function drawPoint(
   space: SearchSpace,
   state: CmaState,
   seed: number,
   index: number,
-  lambda: number,
-  keys: Set<string>,
+  taken: ReadonlySet<string>,
 ): Assignment {
-  const rng = new Rng(seed, 'cmaes', Math.floor(index / lambda), index % lambda);
+  const rng = new Rng(seed, 'cmaes', state.gen, index);
   let last: Assignment | undefined;
-  // Resample until inside the cube and not a repeat (ints can collide), then give up and clamp.
   for (let t = 0; t < 100; t++) {
     const x = sample(state, rng);
-    const inside = x.every((v) => v >= 0 && v < 1);
     const a = space.fromUnit(x);
     last = a;
-    if (inside && !keys.has(space.key(a))) {
-      keys.add(space.key(a));
-      return a;
-    }
+    if (x.every((v) => v >= 0 && v < 1) && !taken.has(space.key(a))) return a;
   }
-  const a = last as Assignment;
-  keys.add(space.key(a));
-  return a;
+  return last as Assignment;
 }

@@ -3,6 +3,7 @@ import { Rng } from '../engine/rng.js';
 import type { Sampler, SamplerFactory } from '../engine/sampler.js';
 import { SettingsError } from '../engine/sampler.js';
 import type { Dimension, SearchSpace } from '../engine/search-space.js';
+import { stepValue } from '../engine/search-space.js';
 import { SettingsReader } from '../engine/settings.js';
 
 const MAX_GRID_POINTS = 1_000_000;
@@ -13,8 +14,9 @@ const MAX_GRID_POINTS = 1_000_000;
  * evenly spaced on the parameter's own scale.
  */
 export function gridValues(d: Dimension, pointsPerDimension: number): ParameterValue[] {
-  if (d.values && (d.type === 'categorical' || d.explicitStep || d.values.length <= pointsPerDimension)) {
-    return [...d.values];
+  if (d.values) return [...d.values];
+  if (d.count !== undefined && (d.explicitStep || d.count <= pointsPerDimension)) {
+    return Array.from({ length: d.count }, (_, k) => stepValue(d, k));
   }
   const out: ParameterValue[] = [];
   for (let k = 0; k < pointsPerDimension; k++) {
@@ -22,18 +24,23 @@ export function gridValues(d: Dimension, pointsPerDimension: number): ParameterV
     let v = d.log
       ? Math.exp(Math.log(d.min) + t * (Math.log(d.max) - Math.log(d.min)))
       : d.min + t * (d.max - d.min);
-    if (d.values) v = nearest(d.values as number[], v);
-    else if (d.type === 'int') v = Math.round(v);
+    if (d.type === 'int') v = Math.round(v);
     else v = Number(v.toPrecision(12));
     if (!out.includes(v)) out.push(v);
   }
   return out;
 }
 
-function nearest(values: number[], v: number): number {
-  let best = values[0] as number;
-  for (const x of values) if (Math.abs(x - v) < Math.abs(best - v)) best = x;
-  return best;
+/** Grid search tries every step, so a fine step is refused here rather than enumerated. */
+function checkStepCount(d: Dimension, index: number): void {
+  if (!d.explicitStep || (d.count as number) <= MAX_GRID_POINTS) return;
+  const exact = (d.max - d.min) / (MAX_GRID_POINTS - 1);
+  const unit = 10 ** (Math.floor(Math.log10(exact)) - 2);
+  const smallest = Number((Math.ceil(exact / unit) * unit).toPrecision(3));
+  throw new SettingsError(
+    `parameters[${index}].step`,
+    `grid search tries every step, and step ${d.step} gives ${d.name} ${d.count} values in [${d.min}, ${d.max}], more than the ${MAX_GRID_POINTS} points a grid may have; use a step of at least ${smallest}, or another algorithm`,
+  );
 }
 
 export const createGridSampler: SamplerFactory = (settings, space) => {
@@ -47,6 +54,7 @@ export const createGridSampler: SamplerFactory = (settings, space) => {
   const shuffle = reader.boolean('shuffle', true);
   reader.rejectUnknown();
 
+  space.dims.forEach((d, i) => checkStepCount(d, i));
   const axes = space.dims.map((d) => gridValues(d, pointsPerDimension));
   const total = axes.reduce((n, axis) => n * axis.length, 1);
   if (total > MAX_GRID_POINTS) {

@@ -7,8 +7,8 @@ import { createRandomSampler } from './random.js';
 import { createSobolSampler } from './sobol.js';
 import { createTpeSampler } from './tpe.js';
 
-/** algorithm.name → sampler. Names without an entry are valid in the API but not built yet. */
-export const SAMPLERS: Partial<Record<AlgorithmName, SamplerFactory>> = {
+/** algorithm.name → sampler; total over ALGORITHMS, so every name the API accepts has one. */
+export const SAMPLERS: Readonly<Record<AlgorithmName, SamplerFactory>> = {
   random: createRandomSampler,
   grid: createGridSampler,
   sobol: createSobolSampler,

@@ -51,8 +51,8 @@ class Parzen {
   /** Clamps per-dimension minimum bandwidths for stepped/int numeric dims. */
   floorSigma(space: SearchSpace): void {
     space.dims.forEach((dim, i) => {
-      if (dim.type !== 'categorical' && dim.values)
-        this.sigma[i] = Math.max(this.sigma[i] as number, 0.5 / dim.values.length);
+      if (dim.type !== 'categorical' && dim.count !== undefined)
+        this.sigma[i] = Math.max(this.sigma[i] as number, 0.5 / dim.count);
       else if (dim.type === 'int')
         this.sigma[i] = Math.max(this.sigma[i] as number, 0.5 / (dim.max - dim.min + 1));
     });

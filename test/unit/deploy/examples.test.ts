@@ -1,7 +1,5 @@
 // Every manifest in examples/ must pass what `kubetune validate` checks: the schema, then the
-// engine (sampler and pruner settings). The engine half needs the named sampler and pruner to
-// be registered; algorithms that other branches are still landing are reported as todo, and the
-// check applies by itself once they are registered in SAMPLERS / PRUNERS.
+// engine (sampler and pruner settings), with the sampler and pruner it names registered.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,19 +36,20 @@ describe('examples/', () => {
         assert.ok(result.study.metadata.name, 'has metadata.name');
       });
 
-      const spec = result.ok ? result.study.spec : undefined;
-      const missing = [
-        spec && !SAMPLERS[spec.algorithm.name] ? `sampler ${spec.algorithm.name}` : undefined,
-        spec?.earlyStopping && !PRUNERS[spec.earlyStopping.name]
-          ? `pruner ${spec.earlyStopping.name}`
-          : undefined,
-      ].filter(Boolean);
-      const todo = missing.length
-        ? `TODO: engine check once ${missing.join(' and ')} is registered`
-        : undefined;
-      it('is accepted by the study engine', { todo }, () => {
-        assert.ok(spec, 'parsed');
-        if (todo) return;
+      it('is accepted by the study engine', () => {
+        assert.ok(result.ok, 'parsed');
+        const spec = result.study.spec;
+        assert.equal(
+          typeof SAMPLERS[spec.algorithm.name],
+          'function',
+          `sampler ${spec.algorithm.name} is registered`,
+        );
+        if (spec.earlyStopping)
+          assert.equal(
+            typeof PRUNERS[spec.earlyStopping.name],
+            'function',
+            `pruner ${spec.earlyStopping.name} is registered`,
+          );
         new StudyEngine(spec);
       });
     });

@@ -87,14 +87,14 @@ describe('grid sampler', () => {
       algorithm: { name: 'grid', settings: { pointsPerDimension: 3 } },
       maxTrials: 1000,
     });
-    const asked = await study.ask(1000);
-    assert.equal(asked.length, 4 * 3 * 3 * 2);
+    assert.equal(study.remaining, 4 * 3 * 3 * 2);
+    const asked = await study.ask(study.remaining);
     const keys = new Set(asked.map((t) => JSON.stringify(t.params)));
     assert.equal(keys.size, asked.length);
     assert.deepEqual([...new Set(asked.map((t) => t.params['lr']))].sort(), [0.0001, 0.001, 0.01]);
     assert.deepEqual([...new Set(asked.map((t) => t.params['dropout']))].sort(), [0, 0.2, 0.4, 0.6]);
     for (const t of asked) study.tell(t.id, 1);
-    assert.deepEqual(await study.ask(1), []);
+    assert.equal(study.exhausted, true);
     const outcome = study.outcome();
     assert.equal(outcome.done && outcome.reason, 'SearchSpaceExhausted');
   });
@@ -117,6 +117,39 @@ describe('grid sampler', () => {
           algorithm: { name: 'grid', settings: { pointsPerDim: 3 } },
         }),
       /algorithm\.settings\.pointsPerDim: unknown setting/,
+    );
+  });
+});
+
+describe('grid sampler and fine steps', () => {
+  it('enumerates a stepped double with more than 100,000 values on its step', async () => {
+    const study = createStudy({
+      parameters: [{ name: 'x', type: 'double', min: 0, max: 100_000, step: 0.5 }],
+      objective,
+      algorithm: { name: 'grid' },
+      maxTrials: 1000,
+    });
+    const xs = (await study.ask(50)).map((t) => t.params['x'] as number);
+    assert.equal(new Set(xs).size, 50);
+    for (const x of xs) assert.ok(Number.isInteger(x * 2) && x >= 0 && x <= 100_000, `x=${x}`);
+  });
+
+  it('refuses a step that makes the grid too large, naming the field and the smallest step', () => {
+    assert.throws(
+      () =>
+        createStudy({
+          parameters: [
+            { name: 'lr', type: 'double', min: 0.1, max: 1 },
+            { name: 'x', type: 'double', min: 0, max: 1000, step: 0.001 },
+          ],
+          objective,
+          algorithm: { name: 'grid' },
+        }),
+      (e: Error) =>
+        e.name === 'SettingsError' &&
+        /^parameters\[1\]\.step: grid search tries every step, and step 0\.001 gives x 1000001 values in \[0, 1000\], more than the 1000000 points a grid may have; use a step of at least 0\.00101, or another algorithm$/.test(
+          e.message,
+        ),
     );
   });
 });

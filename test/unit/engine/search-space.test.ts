@@ -66,3 +66,77 @@ describe('search space transforms (property tests over 5,000 random points)', ()
     );
   });
 });
+
+describe('stepped parameters', () => {
+  const fine = new SearchSpace(
+    [
+      { name: 'x', type: 'double', min: 0, max: 1000, step: 0.001 },
+      { name: 'n', type: 'int', min: 0, max: 1_000_000_000, step: 7 },
+      { name: 'tiny', type: 'double', min: 0, max: 1e-14, step: 1e-16 },
+    ].map((p) => ParameterSpec.parse(p)),
+  );
+  const points = randomUnits(2000, 2).map((u) => fine.fromUnit([u[0]!, u[1]!, u[2]!]));
+
+  it('puts every value on the step however many values the grid has', () => {
+    for (const p of points) {
+      const x = p['x'] as number;
+      assert.ok(x >= 0 && x <= 1000);
+      assert.ok(Math.abs(x * 1000 - Math.round(x * 1000)) < 1e-6, `x=${x} is off the 0.001 grid`);
+      assert.ok((String(x).split('.')[1] ?? '').length <= 3, `x=${x} carries float noise`);
+      const n = p['n'] as number;
+      assert.ok(Number.isInteger(n) && n % 7 === 0 && n >= 0 && n <= 1_000_000_000, `n=${n}`);
+      assert.ok(fine.contains(p), JSON.stringify(p));
+      assert.deepEqual(fine.fromUnit(fine.toUnit(p)), p);
+    }
+  });
+
+  it('keeps steps finer than 1e-15 distinct', () => {
+    const values = new Set(points.map((p) => p['tiny']));
+    assert.equal(values.size, 101);
+    for (const v of values) {
+      const k = (v as number) / 1e-16;
+      assert.ok(Math.abs(k - Math.round(k)) < 1e-6, `tiny=${v} is off the 1e-16 grid`);
+    }
+  });
+
+  it('refuses values off the step', () => {
+    const p = { ...points[0]!, x: 123.4565 };
+    assert.equal(fine.contains(p), false);
+    assert.equal(fine.contains({ ...points[0]!, n: 15 }), false);
+    assert.equal(fine.contains({ ...points[0]!, x: 123.456, n: 14 }), true);
+  });
+});
+
+describe('steps finer than a double can count', () => {
+  it('are refused with the field and the smallest step allowed', () => {
+    assert.throws(
+      () =>
+        new SearchSpace([ParameterSpec.parse({ name: 'x', type: 'double', min: 0, max: 1, step: 1e-300 })]),
+      (e: Error) =>
+        e.name === 'SettingsError' &&
+        e.message ===
+          'parameters[0].step: step 1e-300 divides [0, 1] of x into more than 2^53 values; use a step of at least 1.1102230246251565e-16',
+    );
+  });
+});
+
+describe('range width', () => {
+  it('is refused by the schema when max - min overflows, naming the field', () => {
+    const r = ParameterSpec.safeParse({ name: 'x', type: 'double', min: -1e308, max: 1e308 });
+    assert.equal(r.success, false);
+    assert.deepEqual(
+      r.error?.issues.map((i) => [i.path.join('.'), i.message]),
+      [['max', 'max - min must be at most 1.7976931348623157e308, the largest finite double']],
+    );
+  });
+
+  it('may be as wide as a finite double, and then every value stays finite and in bounds', () => {
+    const wide = new SearchSpace([
+      ParameterSpec.parse({ name: 'x', type: 'double', min: -8e307, max: 8e307 }),
+    ]);
+    for (const [u] of randomUnits(200, 3)) {
+      const x = wide.fromUnit([u!])['x'] as number;
+      assert.ok(Number.isFinite(x) && x >= -8e307 && x <= 8e307, `x=${x}`);
+    }
+  });
+});

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ALGORITHMS, PRUNERS as PRUNER_NAMES } from '../../../src/api/study.js';
 import type { TrialState } from '../../../src/api/trial.js';
 import { StudyEngine } from '../../../src/engine/study-engine.js';
 import type { TrialView } from '../../../src/engine/trial-view.js';
+import { PRUNERS } from '../../../src/pruners/index.js';
+import { SAMPLERS } from '../../../src/samplers/index.js';
 import { spec } from '../../support/specs.js';
 
 function trial(index: number, state: TrialState, value?: number): TrialView {
@@ -95,5 +98,18 @@ describe('study engine decisions', () => {
     assert.deepEqual(await a.plan(history), await b.plan(history));
     const c = new StudyEngine(spec({ seed: 43, parallelism: 4, algorithm: { name: 'sobol', settings: {} } }));
     assert.notDeepEqual(await a.plan(history), await c.plan(history));
+  });
+});
+
+describe('sampler and pruner registries', () => {
+  it('have an entry for every name the API accepts, which the type checker enforces', () => {
+    const { cmaes: _cmaes, ...withoutCmaes } = SAMPLERS;
+    // @ts-expect-error: a sampler registry must cover every algorithm name
+    const _samplers: typeof SAMPLERS = withoutCmaes;
+    const { hyperband: _hyperband, ...withoutHyperband } = PRUNERS;
+    // @ts-expect-error: a pruner registry must cover every pruner name
+    const _pruners: typeof PRUNERS = withoutHyperband;
+    for (const name of ALGORITHMS) assert.equal(typeof SAMPLERS[name], 'function', `sampler ${name}`);
+    for (const name of PRUNER_NAMES) assert.equal(typeof PRUNERS[name], 'function', `pruner ${name}`);
   });
 });

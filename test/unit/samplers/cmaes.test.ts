@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Assignment } from '../../../src/api/parameter.js';
+import { ParameterSpec } from '../../../src/api/parameter.js';
+import type { TrialState } from '../../../src/api/trial.js';
 import { createStudy } from '../../../src/engine/ask-tell.js';
+import { SearchSpace } from '../../../src/engine/search-space.js';
+import type { TrialView } from '../../../src/engine/trial-view.js';
 import { symEig } from '../../../src/samplers/cmaes.js';
+import { SAMPLERS } from '../../../src/samplers/index.js';
 import { mixedParameters, runStudy } from './common.js';
 
 const parameters = [
@@ -107,5 +112,67 @@ describe('cmaes sampler', () => {
         for (let k = 0; k < 3; k++) s += vectors[i]![k]! * values[k]! * vectors[j]![k]!;
         assert.ok(Math.abs(s - c[i]![j]!) < 1e-9);
       }
+  });
+});
+
+describe('cmaes generations', () => {
+  const plane = [
+    { name: 'x', type: 'double' as const, min: -2, max: 2 },
+    { name: 'y', type: 'double' as const, min: -2, max: 2 },
+  ];
+  const space = new SearchSpace(plane.map((p) => ParameterSpec.parse(p)));
+  const trial = (index: number, x: number, y: number, state: TrialState, value?: number): TrialView => ({
+    index,
+    params: { x, y },
+    state,
+    intermediate: [],
+    ...(value === undefined ? {} : { value }),
+  });
+  const centroid = (ps: Assignment[]) =>
+    ['x', 'y'].map((k) => ps.reduce((a, p) => a + (p[k] as number), 0) / ps.length);
+
+  it('updates once popsize results are told, even while an earlier trial still runs', async () => {
+    // popsize 4: trials 0-2 and 4 are told, trial 3 still runs. The good results sit near
+    // (1.5, 1.5), far from the initial mean (0, 0), so draws from the updated distribution move there.
+    const trials = [
+      trial(0, 1.5, 1.4, 'Succeeded', 0.1),
+      trial(1, 1.4, 1.5, 'Succeeded', 0.2),
+      trial(2, -1, -1, 'Succeeded', 5),
+      trial(3, 0.2, -0.3, 'Running'),
+      trial(4, -1, 1, 'Succeeded', 6),
+    ];
+    const sampler = SAMPLERS.cmaes({ popsize: 4 }, space);
+    const indices = Array.from({ length: 24 }, (_, k) => 5 + k);
+    const next = await sampler.suggest({ space, goal: 'minimize', seed: 2, trials }, indices);
+    const [cx, cy] = centroid(next);
+    // Drawn from the initial distribution they would centre on (0, 0) give or take 0.3.
+    assert.ok(cx! > 0.5 && cy! > 0.5, `next points centre on (${cx}, ${cy}), not near (1.5, 1.5)`);
+  });
+
+  it('never gives a failed trial recombination weight, however many failed', async () => {
+    const sampler = SAMPLERS.cmaes({ popsize: 4 }, space);
+    const next = (failedAt: number[][]) => {
+      const trials: TrialView[] = [
+        { index: 0, params: { x: 0.5, y: 0.5 }, state: 'Succeeded', value: 1, intermediate: [] },
+        ...failedAt.map(([x, y], k) => ({
+          index: k + 1,
+          params: { x: x!, y: y! },
+          state: 'Failed' as const,
+          intermediate: [],
+        })),
+      ];
+      return sampler.suggest({ space, goal: 'minimize', seed: 3, trials }, [4, 5, 6]);
+    };
+    const a = await next([
+      [-1.5, -1.5],
+      [1.5, -1.5],
+      [-1.5, 1.5],
+    ]);
+    const b = await next([
+      [1.9, 1.9],
+      [-0.1, 1.2],
+      [0.3, -1.8],
+    ]);
+    assert.deepEqual(b, a);
   });
 });

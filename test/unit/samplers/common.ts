@@ -57,8 +57,7 @@ export async function runStudy(
   const f = opts.f ?? mixedObjective;
   const asked: Assignment[] = [];
   for (let i = 0; i < n;) {
-    const ts = await study.ask(opts.batch ?? 1);
-    if (ts.length === 0) break;
+    const ts = await study.ask(Math.min(opts.batch ?? 1, n - i));
     for (const t of ts) {
       asked.push(t.params);
       if (opts.fail?.(i)) study.tell(t.id, { state: 'failed' });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Assignment } from '../../../src/api/parameter.js';
+import type { Goal } from '../../../src/api/study.js';
 import { createStudy } from '../../../src/engine/ask-tell.js';
 import { inSpace, mixedObjective, mixedParameters, runStudy } from './common.js';
 
@@ -65,18 +67,31 @@ for (const { name, settings } of SAMPLERS) {
     });
 
     it('maximises when the goal says so', async () => {
-      const study = createStudy({
-        parameters: mixedParameters,
-        objective: { metric: 'acc', goal: 'maximize' },
-        algorithm: { name, settings },
-        seed: 5,
-        maxTrials: 30,
-      });
-      for (let i = 0; i < 30; i++) {
-        const [t] = await study.ask(1);
-        study.tell(t!.id, -mixedObjective(t!.params));
-      }
-      assert.ok(study.best()!.value > -0.6, `best ${study.best()!.value}`);
+      const accuracy = (p: Assignment) => -mixedObjective(p);
+      const run = async (goal: Goal, f: (p: Assignment) => number) => {
+        const study = createStudy({
+          parameters: mixedParameters,
+          objective: { metric: 'acc', goal },
+          algorithm: { name, settings },
+          seed: 5,
+        });
+        const asked: Assignment[] = [];
+        for (let i = 0; i < 20; i++) {
+          const [t] = await study.ask();
+          asked.push(t!.params);
+          study.tell(t!.id, f(t!.params));
+        }
+        return { asked, best: Math.max(...asked.map(accuracy)) };
+      };
+      const maximised = await run('maximize', accuracy);
+      // Maximising accuracy is minimising its negation: the same points, or the goal was misread.
+      assert.deepEqual(maximised.asked, (await run('minimize', (p) => -accuracy(p))).asked);
+      // A sampler that ignored the goal would propose the same points as when minimising.
+      const minimised = await run('minimize', accuracy);
+      assert.ok(
+        maximised.best > minimised.best,
+        `best accuracy ${maximised.best} when maximising, ${minimised.best} when minimising`,
+      );
     });
   });
 }
