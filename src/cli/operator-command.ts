@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
-import { runOperator } from '../operator/manager.js';
+import { DEFAULT_COMPUTE, runOperator } from '../operator/manager.js';
 import { UserError } from './load-study.js';
 
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
                          [--workers 4] [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
                          [--lease-duration-seconds 15] [--renew-deadline-seconds 10] [--retry-period-seconds 2]
                          [--max-concurrent-trials N] [--log-level info]
+                         [--compute-workers 2] [--suggestion-budget-seconds 5] [--prune-budget-seconds 2]
 
 Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
 when run in a pod, otherwise --kubeconfig or $KUBECONFIG.`;
@@ -15,6 +16,13 @@ function int(flag: string, raw: string | undefined, min: number): number | undef
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min)
     throw new UserError(`--${flag} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function seconds(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 600)
+    throw new UserError(`--${flag} must be a number of seconds in (0, 600], got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -37,6 +45,12 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       'retry-period-seconds': { type: 'string', default: '2' },
       'max-concurrent-trials': { type: 'string' },
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
+      'compute-workers': { type: 'string', default: String(DEFAULT_COMPUTE.workers) },
+      'suggestion-budget-seconds': {
+        type: 'string',
+        default: String(DEFAULT_COMPUTE.suggestBudgetMs / 1000),
+      },
+      'prune-budget-seconds': { type: 'string', default: String(DEFAULT_COMPUTE.pruneBudgetMs / 1000) },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,6 +75,11 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       metricsPort: int('metrics-port', values['metrics-port'], 0) as number,
       metricsHost: values['metrics-host'],
       workers: int('workers', values.workers, 1) as number,
+      compute: {
+        workers: int('compute-workers', values['compute-workers'], 1) as number,
+        suggestBudgetMs: seconds('suggestion-budget-seconds', values['suggestion-budget-seconds']) * 1000,
+        pruneBudgetMs: seconds('prune-budget-seconds', values['prune-budget-seconds']) * 1000,
+      },
       logLevel: values['log-level'],
       ...(values['leader-elect']
         ? {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { TERMINAL_TRIAL_STATES } from '../api/trial.js';
+import { PooledAdvisor } from './compute/advisor.js';
 import { createEventRecorder } from './events.js';
 import { createInformers, type StudyInformers } from './informers.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
@@ -33,6 +34,8 @@ export interface OperatorOptions {
     renewDeadlineMs?: number;
     retryPeriodMs?: number;
   };
+  /** Worker threads for suggestions and pruning, and the time budget of each call. */
+  compute?: { workers: number; suggestBudgetMs: number; pruneBudgetMs: number };
   /** Operator-wide cap on trials running at once, across all studies. */
   maxConcurrentTrials?: number;
   resyncMs?: number;
@@ -41,6 +44,7 @@ export interface OperatorOptions {
 }
 
 const CONTROLLER = 'study';
+export const DEFAULT_COMPUTE = { workers: 2, suggestBudgetMs: 5000, pruneBudgetMs: 2000 };
 
 /**
  * Wires informers → work queue → study reconciler, behind leader election, with /metrics,
@@ -157,10 +161,19 @@ async function runControllers(
     informers.trials
       .flatMap((i) => i.list())
       .filter((t) => !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending')).length;
+  const events = createEventRecorder(clients.core, logger);
+  const advisor = new PooledAdvisor({
+    ...(opts.compute ?? DEFAULT_COMPUTE),
+    events,
+    logger,
+    onSuggestionTimeout: (algorithm) => metrics.suggestionTimeouts.inc({ algorithm }),
+    onPruneTimeout: (pruner) => metrics.pruneTimeouts.inc({ pruner }),
+  });
   const reconciler = new StudyReconciler({
     clients,
     tracker,
-    events: createEventRecorder(clients.core, logger),
+    events,
+    advisor,
     logger,
     hooks: {
       suggestionSeconds: (algorithm, s) => metrics.suggestionLatency.observe({ algorithm }, s),
@@ -217,6 +230,7 @@ async function runControllers(
   queue.shutDown({ drain: false });
   await work;
   tracker.stopAll();
+  await advisor.close();
   for (const inf of all) inf.stop();
   setReady(false);
   logger.info('controllers stopped');

@@ -9,6 +9,7 @@ import { StudyEngine } from '../../engine/study-engine.js';
 import { primaryContainer, trialName } from '../../engine/trial-template.js';
 import type { TrialView } from '../../engine/trial-view.js';
 import type { FinalResult } from '../../metrics/collector.js';
+import { inlineAdvisor, type Advisor } from '../compute/advisor.js';
 import type { KubeClients } from '../kube/clients.js';
 import { objectKey, type ParsedStudy, type StudyObject, type TrialObject } from '../kube/resources.js';
 import type { EventRecorder } from '../events.js';
@@ -33,6 +34,8 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   logger: Logger;
   hooks?: ReconcilerHooks;
+  /** Suggestions and pruning decisions; inline unless the operator passes its worker pool. */
+  advisor?: Advisor;
   /** Trials that may still start across all studies (the operator-wide cap). */
   globalFreeSlots?(): number;
   now?(): Date;
@@ -56,12 +59,14 @@ const stateOf = (t: TrialObject): TrialState => t.status?.state ?? 'Pending';
  */
 export class StudyReconciler {
   private readonly store: TrialStore;
+  private readonly advisor: Advisor;
   private readonly engines = new Map<string, { generation: number; engine: StudyEngine }>();
   /** Last step each running trial was judged at: pruners judge a new report once, not every reconcile. */
   private readonly judgedStep = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.store = new TrialStore(deps.clients);
+    this.advisor = deps.advisor ?? inlineAdvisor;
   }
 
   forget(key: string): void {
@@ -131,7 +136,7 @@ export class StudyReconciler {
     } else {
       const planStart = performance.now();
       const wanted = Math.min(engine.freeSlots(views), this.deps.globalFreeSlots?.() ?? Infinity);
-      const planned = wanted > 0 ? await engine.plan(views, wanted) : [];
+      const planned = wanted > 0 ? await this.advisor.plan(ps, engine, views, wanted) : [];
       if (planned.length > 0) {
         this.deps.hooks?.suggestionSeconds?.(ps.spec.algorithm.name, (performance.now() - planStart) / 1000);
         for (const p of planned) {
@@ -264,7 +269,9 @@ export class StudyReconciler {
         const uid = trial.metadata.uid ?? trial.metadata.name;
         if (lastStep === undefined || this.judgedStep.get(uid) === lastStep) return false;
         this.judgedStep.set(uid, lastStep);
-        const decision = engine.prune(
+        const decision = await this.advisor.prune(
+          ps,
+          engine,
           entry.view,
           entries.map((e) => e.view),
         );

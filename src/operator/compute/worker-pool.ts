@@ -1,0 +1,144 @@
+import { Worker } from 'node:worker_threads';
+
+/** A task ran past its time budget; its worker was terminated and will be replaced. */
+export class BudgetExceededError extends Error {
+  constructor(readonly budgetMs: number) {
+    super(`no answer within ${budgetMs} ms`);
+    this.name = 'BudgetExceededError';
+  }
+}
+
+/**
+ * Starts a worker module. A .ts module (tests, `tsx src/main.ts`) loads tsx into the thread
+ * first: tsx registers its loader on the main thread only, so a worker would not read TypeScript.
+ */
+function startWorker(url: URL): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  return new Worker(
+    `import(${tsx}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
+    { eval: true },
+  );
+}
+
+export interface WorkerPoolOptions {
+  /** Module run by each worker; it answers every `{ id, task }` with `{ id, ok, value | error }`. */
+  workerUrl: URL;
+  size: number;
+}
+
+export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+
+interface Job {
+  task: unknown;
+  budgetMs: number;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker?: Worker;
+  running?: { id: number; job: Job; timer: NodeJS.Timeout };
+}
+
+/**
+ * A few worker threads for CPU-heavy calls (sampler suggestions, pruning), so the operator's
+ * event loop keeps renewing its lease and answering probes while a Study's model is fitted.
+ * Each task has a time budget: a worker past it is terminated (the only way to stop a
+ * synchronous computation) and a fresh one takes its place for the next task.
+ */
+export class WorkerPool {
+  private readonly slots: Slot[];
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(private readonly opts: WorkerPoolOptions) {
+    if (!Number.isInteger(opts.size) || opts.size < 1)
+      throw new Error(`worker pool size must be a whole number >= 1, got ${opts.size}`);
+    this.slots = Array.from({ length: opts.size }, () => ({}));
+  }
+
+  /** Runs `task` on the first free worker; rejects with BudgetExceededError after `budgetMs` of work. */
+  run<T>(task: unknown, budgetMs: number): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('worker pool is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ task, budgetMs, resolve: resolve as (v: unknown) => void, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Tasks waiting for a worker (not counting those running). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new Error('worker pool is closed'));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const worker = slot.worker;
+        if (slot.running) this.finish(slot)?.reject(new Error('worker pool is closed'));
+        slot.worker = undefined;
+        await worker?.terminate();
+      }),
+    );
+  }
+
+  private dispatch(): void {
+    if (this.closed) return;
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.running) continue;
+      const job = this.queue.shift() as Job;
+      const worker = (slot.worker ??= this.spawn(slot));
+      const id = this.nextId++;
+      const timer = setTimeout(() => this.timeOut(slot, id), job.budgetMs);
+      slot.running = { id, job, timer };
+      worker.postMessage({ id, task: job.task });
+    }
+  }
+
+  private spawn(slot: Slot): Worker {
+    const worker = startWorker(this.opts.workerUrl);
+    // Idle workers must not keep a finished process (a test, a CLI command) alive.
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => {
+      if (slot.worker !== worker || slot.running?.id !== reply.id) return;
+      const job = this.finish(slot);
+      if (reply.ok) job?.resolve(reply.value);
+      else job?.reject(new Error(reply.error));
+    });
+    worker.on('error', (err) => this.lose(slot, worker, err));
+    worker.on('exit', (code) => this.lose(slot, worker, new Error(`worker exited with code ${code}`)));
+    return worker;
+  }
+
+  private timeOut(slot: Slot, id: number): void {
+    if (slot.running?.id !== id) return;
+    const job = this.finish(slot);
+    const worker = slot.worker;
+    // Replaced lazily on the next dispatch, so a worker that cannot even start is not respawned in a loop.
+    slot.worker = undefined;
+    void worker?.terminate();
+    job?.reject(new BudgetExceededError(job.budgetMs));
+  }
+
+  /** A worker died on its own (an uncaught error, out of memory): fail its task, replace it later. */
+  private lose(slot: Slot, worker: Worker, err: Error): void {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    this.finish(slot)?.reject(err);
+  }
+
+  private finish(slot: Slot): Job | undefined {
+    const running = slot.running;
+    if (!running) return undefined;
+    clearTimeout(running.timer);
+    slot.running = undefined;
+    // The slot is free again: start the next waiting task once the caller has settled this one.
+    queueMicrotask(() => this.dispatch());
+    return running.job;
+  }
+}
