@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { metricPatternProblem } from '../metrics/metric-pattern.js';
 import { withRules } from './crd-meta.js';
 
 export const METRIC_FORMATS = ['keyvalue', 'json', 'regex'] as const;
@@ -39,15 +40,6 @@ export const PrometheusSpec = withRules(
   ],
 );
 
-function compiles(source: string): boolean {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export const MetricsSpec = withRules(
   z.strictObject({
     source: z.enum(METRIC_SOURCES).default('logs'),
@@ -56,7 +48,14 @@ export const MetricsSpec = withRules(
      * regex: the user's pattern with named groups `name` and `value` (and optionally `step`).
      */
     format: z.enum(METRIC_FORMATS).default('keyvalue'),
-    regex: z.string().max(1024).refine(compiles, 'is not a valid JavaScript regular expression').optional(),
+    regex: z
+      .string()
+      .max(1024)
+      .superRefine((source, ctx) => {
+        const problem = metricPatternProblem(source);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     /** Keys that carry the step of a line; the first one present wins. */
     stepKeys: z.array(z.string().max(63)).max(8).default(['step', 'epoch']),
     /** How a trial's final value is chosen from what it reported. */
@@ -65,6 +64,8 @@ export const MetricsSpec = withRules(
     strategies: z.record(z.string(), z.enum(FINAL_STRATEGIES)).optional(),
     /** Bound on intermediate values kept per trial; older points are thinned, the latest kept. */
     maxIntermediateValues: z.number().int().min(8).max(2000).default(200),
+    /** Longer output lines (in characters) are skipped and counted, never parsed for metrics. */
+    maxLineLength: z.number().int().min(1024).max(1_048_576).default(65_536),
     prometheus: PrometheusSpec.optional(),
   }),
   [

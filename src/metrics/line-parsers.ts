@@ -1,4 +1,5 @@
 import type { MetricsSpec } from '../api/metrics-spec.js';
+import { compileMetricPattern } from './metric-pattern.js';
 import { parseNumber } from './numbers.js';
 
 /** Metric values found on one line of trainer output, in the order printed. */
@@ -7,7 +8,7 @@ export type MetricLine = Map<string, number>;
 export type LineParser = (line: string) => MetricLine | undefined;
 
 // Tokens are split on whitespace, commas and semicolons, so `loss=0.1, acc=0.9` works too.
-const KEY_VALUE = /(?:^|[\s,;|])([A-Za-z_][\w./-]*)\s*=\s*([^\s,;|]+)/g;
+export const KEY_VALUE = /(?:^|[\s,;|])([A-Za-z_][\w./-]*)\s*=\s*([^\s,;|]+)/g;
 
 /** `epoch=3 loss=0.29 val_loss=3.1e-01`; non-numeric values (`optimizer=adam`) are ignored. */
 export const parseKeyValueLine: LineParser = (line) => {
@@ -41,10 +42,10 @@ export const parseJsonLine: LineParser = (line) => {
 
 /** The user's pattern with named groups `name` and `value`, and optionally `step`. */
 export function regexLineParser(source: string): LineParser {
-  const pattern = new RegExp(source, 'g');
+  const pattern = compileMetricPattern(source);
   return (line) => {
     let found: MetricLine | undefined;
-    for (const m of line.matchAll(pattern)) {
+    for (const m of pattern.matchAll(line)) {
       const name = m.groups?.['name'];
       const value = m.groups?.['value'] !== undefined ? parseNumber(m.groups['value']) : undefined;
       if (name === undefined || value === undefined) continue;
@@ -52,7 +53,6 @@ export function regexLineParser(source: string): LineParser {
       const step = m.groups?.['step'] !== undefined ? parseNumber(m.groups['step']) : undefined;
       if (step !== undefined) found.set('step', step);
       found.set(name, value);
-      if (m[0] === '') pattern.lastIndex++;
     }
     return found;
   };

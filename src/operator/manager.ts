@@ -156,6 +156,7 @@ async function runControllers(
     patchTrialStatus: (ns, name, status) => store.patchTrialStatus(ns, name, status),
     onProgress: enqueue,
     onLogReconnect: () => metrics.logStreamReconnects.inc(),
+    collectorHooks: { onSkippedLine: (reason) => metrics.metricLinesSkipped.inc({ reason }) },
   });
   const activeTrials = () =>
     informers.trials
