@@ -12,11 +12,13 @@ export const PrometheusSpec = withRules(
     /** scrape: read the trial pod's own /metrics; query: ask a Prometheus server. */
     mode: z.enum(['scrape', 'query']).default('scrape'),
     port: z.number().int().min(1).max(65535).optional(),
+    /** Appended to `http://<pod IP>:<port>`; it starts with `/` so it cannot name another host. */
     path: z.string().max(253).default('/metrics'),
-    intervalSeconds: z.number().positive().max(3600).default(5),
+    /** Seconds between two reads; the floor keeps a Study from having the operator poll in a loop. */
+    intervalSeconds: z.number().min(0.5).max(3600).default(5),
     /** Prefix of the exported series: metric `val_loss` is read from `<prefix>val_loss`. */
     metricPrefix: z.string().max(253).default(''),
-    /** Base URL of the Prometheus HTTP API, for mode query. */
+    /** Base URL of the Prometheus HTTP API, for mode query; must be in the operator's allowlist. */
     url: z.string().max(2048).optional(),
     /**
      * PromQL per metric for mode query; `${trial.name}`, `${trial.namespace}` and `${study.name}`
@@ -30,6 +32,13 @@ export const PrometheusSpec = withRules(
       message: 'mode scrape needs the port the trial serves metrics on',
       path: 'port',
       holds: (p) => p.mode !== 'scrape' || p.port !== undefined,
+    },
+    {
+      cel: "self.path.startsWith('/')",
+      message:
+        'path must start with / (it follows http://<pod IP>:<port>, so nothing else may name the host)',
+      path: 'path',
+      holds: (p) => p.path.startsWith('/'),
     },
     {
       cel: "self.mode != 'query' || has(self.url)",

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_COMPUTE, runOperator } from '../operator/manager.js';
+import { PrometheusAllowlist } from '../operator/runtime/prometheus-allowlist.js';
 import { UserError } from './load-study.js';
 
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
@@ -7,6 +8,7 @@ const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [
                          [--lease-duration-seconds 15] [--renew-deadline-seconds 10] [--retry-period-seconds 2]
                          [--max-concurrent-trials N] [--log-level info]
                          [--compute-workers 2] [--suggestion-budget-seconds 5] [--prune-budget-seconds 2]
+                         [--prometheus-url-allowlist http://prometheus.monitoring:9090,...]
 
 Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
 when run in a pod, otherwise --kubeconfig or $KUBECONFIG.`;
@@ -50,6 +52,10 @@ export async function operatorCommand(argv: string[]): Promise<number> {
         type: 'string',
         default: String(DEFAULT_COMPUTE.suggestBudgetMs / 1000),
       },
+      'prometheus-url-allowlist': {
+        type: 'string',
+        default: process.env['KUBETUNE_PROMETHEUS_URL_ALLOWLIST'] ?? '',
+      },
       'prune-budget-seconds': { type: 'string', default: String(DEFAULT_COMPUTE.pruneBudgetMs / 1000) },
       help: { type: 'boolean', short: 'h' },
     },
@@ -61,6 +67,15 @@ export async function operatorCommand(argv: string[]): Promise<number> {
   if (!LOG_LEVELS.includes(values['log-level']))
     throw new UserError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${values['log-level']}`);
   const maxConcurrentTrials = int('max-concurrent-trials', values['max-concurrent-trials'], 1);
+  const prometheusUrlAllowlist = values['prometheus-url-allowlist']
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  try {
+    PrometheusAllowlist.parse(prometheusUrlAllowlist);
+  } catch (err) {
+    throw new UserError(`--prometheus-url-allowlist: ${(err as Error).message}`);
+  }
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);
@@ -72,6 +87,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+      prometheusUrlAllowlist,
       metricsPort: int('metrics-port', values['metrics-port'], 0) as number,
       metricsHost: values['metrics-host'],
       workers: int('workers', values.workers, 1) as number,

@@ -7,6 +7,7 @@ import { createInformers, type StudyInformers } from './informers.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
 import { LABEL_STUDY } from './kube/resources.js';
 import { startOperatorServer } from './runtime/http-server.js';
+import { PrometheusAllowlist } from './runtime/prometheus-allowlist.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import {
   createOperatorMetrics,
@@ -36,6 +37,8 @@ export interface OperatorOptions {
   };
   /** Worker threads for suggestions and pruning, and the time budget of each call. */
   compute?: { workers: number; suggestBudgetMs: number; pruneBudgetMs: number };
+  /** Prometheus servers Studies may query (metrics.prometheus.url prefixes); empty disables query mode. */
+  prometheusUrlAllowlist?: string[];
   /** Operator-wide cap on trials running at once, across all studies. */
   maxConcurrentTrials?: number;
   resyncMs?: number;
@@ -162,6 +165,7 @@ async function runControllers(
     informers.trials
       .flatMap((i) => i.list())
       .filter((t) => !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending')).length;
+  const prometheusAllowlist = PrometheusAllowlist.parse(opts.prometheusUrlAllowlist ?? []);
   const events = createEventRecorder(clients.core, logger);
   const advisor = new PooledAdvisor({
     ...(opts.compute ?? DEFAULT_COMPUTE),
@@ -175,6 +179,7 @@ async function runControllers(
     tracker,
     events,
     advisor,
+    policy: (spec) => prometheusAllowlist.check(spec),
     logger,
     hooks: {
       suggestionSeconds: (algorithm, s) => metrics.suggestionLatency.observe({ algorithm }, s),

@@ -36,6 +36,8 @@ export interface ReconcilerDeps {
   hooks?: ReconcilerHooks;
   /** Suggestions and pruning decisions; inline unless the operator passes its worker pool. */
   advisor?: Advisor;
+  /** The operator's own limits on a valid spec (the Prometheus allowlist): a message makes it InvalidSpec. */
+  policy?(spec: StudySpec): string | undefined;
   /** Trials that may still start across all studies (the operator-wide cap). */
   globalFreeSlots?(): number;
   now?(): Date;
@@ -171,6 +173,8 @@ export class StudyReconciler {
           .join('; '),
       };
     }
+    const refused = this.deps.policy?.(result.data);
+    if (refused) return { ok: false, message: refused };
     try {
       const engine = new StudyEngine(result.data);
       this.engines.set(key, { generation, engine });
