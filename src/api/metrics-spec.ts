@@ -4,6 +4,8 @@ import { withRules } from './crd-meta.js';
 
 export const METRIC_FORMATS = ['keyvalue', 'json', 'regex'] as const;
 export const METRIC_SOURCES = ['logs', 'prometheus'] as const;
+/** Upper bound of metrics.maxLineLength; log readers keep no more of a line than this. */
+export const MAX_LINE_LENGTH = 1_048_576;
 export const FINAL_STRATEGIES = ['last', 'min', 'max'] as const;
 export type FinalStrategy = (typeof FINAL_STRATEGIES)[number];
 
@@ -74,7 +76,7 @@ export const MetricsSpec = withRules(
     /** Bound on intermediate values kept per trial; older points are thinned, the latest kept. */
     maxIntermediateValues: z.number().int().min(8).max(2000).default(200),
     /** Longer output lines (in characters) are skipped and counted, never parsed for metrics. */
-    maxLineLength: z.number().int().min(1024).max(1_048_576).default(65_536),
+    maxLineLength: z.number().int().min(1024).max(MAX_LINE_LENGTH).default(65_536),
     prometheus: PrometheusSpec.optional(),
   }),
   [
