@@ -7,8 +7,9 @@
  * alone (baseline), then next to a "heavy" bayesian study with 2,000 finished trials and the
  * largest settings, which suggests continuously. Each run measures, for the normal study, apply
  * → first Job and slot refills (a Job finishing → the next Job); the table gives medians over
- * runs and the ratio to the baseline measured in the same process. Then a parsing table: what
- * the bounded parsers cost against the backtracking patterns they replace.
+ * runs and the ratio to the baseline measured in the same process. First, a table of
+ * main-thread costs: the bounded parsers against the backtracking patterns they replaced, and
+ * handing a long history to a worker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ import {
 import { StudySpec } from '../../src/api/study.js';
 import { seedFinishedTrials } from '../../test/support/prior-trials.js';
 import { kubeconfigPath, loadKubeConfig, repoRoot } from '../../test/integration/support/cluster.js';
-import { parsingTable } from './parsing.js';
+import { mainThreadTable } from './main-thread.js';
 
 const { values } = parseArgs({
   options: {
@@ -243,7 +244,7 @@ async function hostileRun(heavyNs: string): Promise<Measured & { transitions: nu
   }
 }
 
-console.log(parsingTable());
+console.log(mainThreadTable());
 
 const heavyNs = await namespace('bench-iso-heavy');
 const seeding = performance.now();

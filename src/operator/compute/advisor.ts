@@ -8,6 +8,7 @@ import type { PlannedTrial, StudyEngine } from '../../engine/study-engine.js';
 import type { TrialView } from '../../engine/trial-view.js';
 import type { EventRecorder } from '../events.js';
 import type { AdvisorTask } from './advisor-tasks.js';
+import { packTrials } from './packed-trials.js';
 import { BudgetExceededError, WorkerPool } from './worker-pool.js';
 
 /**
@@ -76,9 +77,11 @@ export class PooledAdvisor implements Advisor {
     if (indices.length === 0) return [];
     let params: Assignment[];
     try {
+      const { packed, transfer } = packTrials(trials);
       params = await this.pool.run<Assignment[]>(
-        { kind: 'suggest', spec: engine.spec, trials, indices } satisfies AdvisorTask,
+        { kind: 'suggest', spec: engine.spec, trials: packed, indices } satisfies AdvisorTask,
         this.opts.suggestBudgetMs,
+        transfer,
       );
     } catch (err) {
       if (!(err instanceof BudgetExceededError)) throw err;
@@ -105,9 +108,11 @@ export class PooledAdvisor implements Advisor {
     const pruner = engine.spec.earlyStopping?.name;
     if (!pruner) return { prune: false };
     try {
+      const { packed, transfer } = packTrials(trials);
       return await this.pool.run<PruneDecision>(
-        { kind: 'prune', spec: engine.spec, trial, trials } satisfies AdvisorTask,
+        { kind: 'prune', spec: engine.spec, trial, trials: packed } satisfies AdvisorTask,
         this.opts.pruneBudgetMs,
+        transfer,
       );
     } catch (err) {
       if (!(err instanceof BudgetExceededError)) throw err;

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { type TransferListItem, Worker } from 'node:worker_threads';
 
 /** A task ran past its time budget; its worker was terminated and will be replaced. */
 export class BudgetExceededError extends Error {
@@ -31,6 +31,7 @@ export type WorkerReply = { id: number; ok: true; value: unknown } | { id: numbe
 
 interface Job {
   task: unknown;
+  transfer: TransferListItem[];
   budgetMs: number;
   resolve(value: unknown): void;
   reject(err: Error): void;
@@ -59,11 +60,14 @@ export class WorkerPool {
     this.slots = Array.from({ length: opts.size }, () => ({}));
   }
 
-  /** Runs `task` on the first free worker; rejects with BudgetExceededError after `budgetMs` of work. */
-  run<T>(task: unknown, budgetMs: number): Promise<T> {
+  /**
+   * Runs `task` on the first free worker; rejects with BudgetExceededError after `budgetMs` of
+   * work. `transfer` lists buffers inside `task` that move to the worker instead of being copied.
+   */
+  run<T>(task: unknown, budgetMs: number, transfer: TransferListItem[] = []): Promise<T> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ task, budgetMs, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ task, transfer, budgetMs, resolve: resolve as (v: unknown) => void, reject });
       this.dispatch();
     });
   }
@@ -96,7 +100,7 @@ export class WorkerPool {
       const id = this.nextId++;
       const timer = setTimeout(() => this.timeOut(slot, id), job.budgetMs);
       slot.running = { id, job, timer };
-      worker.postMessage({ id, task: job.task });
+      worker.postMessage({ id, task: job.task }, job.transfer);
     }
   }
 

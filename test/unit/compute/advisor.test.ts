@@ -10,6 +10,7 @@ import {
   type PooledAdvisorOptions,
 } from '../../../src/operator/compute/advisor.js';
 import type { EventRecorder } from '../../../src/operator/events.js';
+import { packTrials, unpackTrials } from '../../../src/operator/compute/packed-trials.js';
 import { Rng } from '../../../src/engine/rng.js';
 import { memoryLogger } from '../operator/support/logger.js';
 import { spec } from '../../support/specs.js';
@@ -44,6 +45,20 @@ function recorder(): EventRecorder & { events: { type: string; reason: string; m
   const events: { type: string; reason: string; message: string }[] = [];
   return { events, emit: (_o, type, reason, message) => events.push({ type, reason, message }) };
 }
+
+describe('packed trials', () => {
+  it('round-trip exactly, with and without values and points', () => {
+    const engine = new StudyEngine(spec());
+    const trials = [
+      ...history(engine, 5),
+      { index: 9, params: { optimizer: 'sgd' }, state: 'Failed' as const, intermediate: [] },
+    ];
+    const { packed, transfer } = packTrials(trials);
+    assert.equal(transfer.length, 3);
+    assert.deepEqual(unpackTrials(structuredClone(packed, { transfer })), trials);
+    assert.deepEqual(unpackTrials(packTrials([]).packed), []);
+  });
+});
 
 describe('pooled advisor', () => {
   const advisors: PooledAdvisor[] = [];

@@ -1,8 +1,10 @@
-// What the bounded parsers cost, next to the backtracking patterns they replaced, on the inputs
-// that made those slow (and on an ordinary line, which is what the choice of RE2 costs).
+// Main-thread costs: the bounded parsers next to the backtracking patterns they replaced, on
+// the inputs that made those slow (and on an ordinary line, which is what choosing RE2 costs),
+// and handing a long history to a worker thread, cloned as objects or packed.
 import { placeholdersIn } from '../../src/api/placeholders.js';
 import { compileMetricPattern } from '../../src/metrics/metric-pattern.js';
 import { parseNumber } from '../../src/metrics/numbers.js';
+import { packTrials } from '../../src/operator/compute/packed-trials.js';
 
 const OLD_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const OLD_PLACEHOLDER = /\$(\$?)\{([^}]*)\}/g;
@@ -21,7 +23,7 @@ function time(f: () => unknown, reps: number): number {
 
 const fmt = (ms: number) => (ms < 0.1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(1)} ms`);
 
-export function parsingTable(): string {
+export function mainThreadTable(): string {
   const source = String.raw`(?<name>\w+)=(?<value>\S+)`;
   const v8 = new RegExp(source, 'g');
   const re2 = compileMetricPattern(source);
@@ -53,8 +55,25 @@ export function parsingTable(): string {
     time(() => [...dollars.matchAll(OLD_PLACEHOLDER)], 3),
     time(() => placeholdersIn(dollars), 3),
   ]);
+  const trials = Array.from({ length: 2000 }, (_, index) => ({
+    index,
+    params: { x: index / 2000, y: 1 - index / 2000 },
+    state: 'Succeeded' as const,
+    value: index,
+    intermediate: Array.from({ length: 200 }, (_, step) => ({ step, value: step / (index + 1) })),
+  }));
+  const { port1 } = new MessageChannel();
+  rows.push([
+    'handing 2,000 trials × 200 points to a worker (postMessage)',
+    time(() => port1.postMessage({ trials }), 5),
+    time(() => {
+      const { packed, transfer } = packTrials(trials);
+      port1.postMessage({ trials: packed }, transfer);
+    }, 5),
+  ]);
+  port1.close();
   return [
-    '| input | backtracking (before) | bounded (now) |',
+    '| input | before | now |',
     '|---|---|---|',
     ...rows.map(([what, before, now]) => `| ${what} | ${fmt(before)} | ${fmt(now)} |`),
   ].join('\n');
