@@ -47,6 +47,7 @@ interface LeaseView {
 async function leaderElectedOperator(
   suite: ReturnType<typeof operatorSuite>,
   ns: string,
+  extraArgs: string[] = [],
 ): Promise<{ op: OperatorProcess; lease: () => Promise<LeaseView>; first: LeaseView }> {
   const coordination = suite.c.kc.makeApiClient(CoordinationV1Api);
   const op = suite.start([
@@ -57,6 +58,7 @@ async function leaderElectedOperator(
     ns,
     '--lease-name',
     'kubetune',
+    ...extraArgs,
   ]);
   const lease = async (): Promise<LeaseView> => {
     const l = await coordination.readNamespacedLease({ namespace: ns, name: 'kubetune' });
@@ -77,15 +79,25 @@ async function leaderElectedOperator(
 describe('operator isolation from hostile studies', () => {
   const suite = operatorSuite();
 
-  it('runs a normal study to completion next to 1 MiB log lines, a catastrophic regex and an over-large one', async (t) => {
+  it('runs a normal study to completion next to 1 MiB log lines, a catastrophic regex, an over-large one and a foreign Prometheus URL', async (t) => {
     const ns = await createTestNamespace(t, suite.c, 'op-hostile');
-    const { op, lease, first } = await leaderElectedOperator(suite, ns);
+    const { op, lease, first } = await leaderElectedOperator(suite, ns, [
+      '--prometheus-url-allowlist',
+      'http://prometheus.monitoring:9090',
+    ]);
+    await createStudy(suite.api, ns, 'elsewhere', {
+      ...normalStudy,
+      metrics: {
+        source: 'prometheus',
+        prometheus: { mode: 'query', url: 'http://169.254.169.254/latest/meta-data' },
+      },
+    });
     await createStudy(suite.api, ns, 'floods', {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'sobol' },
       parameters: twoDims,
-      maxTrials: 2,
-      parallelism: 2,
+      // One trial: with two, the first failure ends the study and prunes the other.
+      maxTrials: 1,
       maxFailedTrials: 0,
       metrics: { format: 'regex', regex: String.raw`(?<name>(a+)+)=(?<value>\d+)` },
       trialTemplate: {
@@ -115,14 +127,15 @@ describe('operator isolation from hostile studies', () => {
     const failed = floods.status?.conditions?.find((c) => c.type === 'Failed');
     assert.equal(failed?.reason, 'MaxFailedTrialsExceeded', JSON.stringify(floods.status?.conditions));
     const trials = await listTrials(suite.api, ns, 'floods');
-    assert.ok(trials.length >= 1);
-    for (const trial of trials) {
-      assert.equal(trial.status?.state, 'MetricsUnavailable', trial.metadata.name);
-      assert.equal(
-        trial.status?.message,
-        'the trial never reported loss (1 output lines had no metric; 3 lines longer than metrics.maxLineLength (65536) were skipped)',
-      );
-    }
+    assert.deepEqual(
+      trials.map((tr) => [tr.status?.state, tr.status?.message]),
+      [
+        [
+          'MetricsUnavailable',
+          'the trial never reported loss (1 output lines had no metric; 3 lines longer than metrics.maxLineLength (65536) were skipped)',
+        ],
+      ],
+    );
 
     const costly = await getStudy(suite.api, ns, 'costly');
     const invalid = costly.status?.conditions?.find((c) => c.type === 'Failed');
@@ -133,6 +146,19 @@ describe('operator isolation from hostile studies', () => {
       /^spec\.metrics\.regex: has counted repetitions whose bounds add up to 120; at most 100 allowed/,
     );
     assert.deepEqual(await listTrials(suite.api, ns, 'costly'), []);
+
+    const elsewhere = await getStudy(suite.api, ns, 'elsewhere');
+    assert.equal(elsewhere.status?.phase, 'Failed');
+    assert.deepEqual(
+      elsewhere.status?.conditions?.filter((c) => c.type === 'Failed').map((c) => [c.reason, c.message]),
+      [
+        [
+          'InvalidSpec',
+          `spec.metrics.prometheus.url: "http://169.254.169.254/latest/meta-data" is not in the operator's Prometheus allowlist (http://prometheus.monitoring:9090/)`,
+        ],
+      ],
+    );
+    assert.deepEqual(await listTrials(suite.api, ns, 'elsewhere'), []);
 
     assert.deepEqual(await lease(), first, 'the lease never changed hands');
     assert.equal(op.child.exitCode, null, 'the operator is still running');
