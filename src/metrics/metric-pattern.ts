@@ -11,7 +11,7 @@ import { RE2JS } from 're2js';
 /** Largest compiled program: ~0.25 s for a 64 KiB line in the worst case on a busy core. */
 export const MAX_PATTERN_PROGRAM = 128;
 /** Counted repetitions expand into copies before compiling; their bounds may add up to this. */
-export const MAX_COUNTED_REPETITION = 100;
+const MAX_COUNTED_REPETITION = 100;
 
 export interface MetricPattern {
   matchAll(line: string): Iterable<RegExpMatchArray>;

@@ -49,7 +49,7 @@ export interface PooledAdvisorOptions {
   workerUrl?: URL;
 }
 
-export const ADVISOR_WORKER_URL = new URL(
+const ADVISOR_WORKER_URL = new URL(
   `./advisor-worker${extname(fileURLToPath(import.meta.url))}`,
   import.meta.url,
 );

@@ -58,6 +58,8 @@ export class WorkerPool {
     if (!Number.isInteger(opts.size) || opts.size < 1)
       throw new Error(`worker pool size must be a whole number >= 1, got ${opts.size}`);
     this.slots = Array.from({ length: opts.size }, () => ({}));
+    // Started now, so loading the engine into a thread is not charged to the first task's budget.
+    for (const slot of this.slots) slot.worker = this.spawn(slot);
   }
 
   /**
@@ -70,11 +72,6 @@ export class WorkerPool {
       this.queue.push({ task, transfer, budgetMs, resolve: resolve as (v: unknown) => void, reject });
       this.dispatch();
     });
-  }
-
-  /** Tasks waiting for a worker (not counting those running). */
-  get waiting(): number {
-    return this.queue.length;
   }
 
   async close(): Promise<void> {
@@ -122,14 +119,15 @@ export class WorkerPool {
   private timeOut(slot: Slot, id: number): void {
     if (slot.running?.id !== id) return;
     const job = this.finish(slot);
-    const worker = slot.worker;
-    // Replaced lazily on the next dispatch, so a worker that cannot even start is not respawned in a loop.
-    slot.worker = undefined;
-    void worker?.terminate();
+    void slot.worker?.terminate();
+    slot.worker = this.spawn(slot);
     job?.reject(new BudgetExceededError(job.budgetMs));
   }
 
-  /** A worker died on its own (an uncaught error, out of memory): fail its task, replace it later. */
+  /**
+   * A worker died on its own (an uncaught error, out of memory, a module that does not load):
+   * fail its task; the next dispatch starts another, so a broken worker is not restarted in a loop.
+   */
   private lose(slot: Slot, worker: Worker, err: Error): void {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
