@@ -76,6 +76,11 @@ export async function operatorCommand(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UserError(`--prometheus-url-allowlist: ${(err as Error).message}`);
   }
+  const compute = {
+    workers: int('compute-workers', values['compute-workers'], 1) as number,
+    suggestBudgetMs: seconds('suggestion-budget-seconds', values['suggestion-budget-seconds']) * 1000,
+    pruneBudgetMs: seconds('prune-budget-seconds', values['prune-budget-seconds']) * 1000,
+  };
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);
@@ -91,11 +96,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       metricsPort: int('metrics-port', values['metrics-port'], 0) as number,
       metricsHost: values['metrics-host'],
       workers: int('workers', values.workers, 1) as number,
-      compute: {
-        workers: int('compute-workers', values['compute-workers'], 1) as number,
-        suggestBudgetMs: seconds('suggestion-budget-seconds', values['suggestion-budget-seconds']) * 1000,
-        pruneBudgetMs: seconds('prune-budget-seconds', values['prune-budget-seconds']) * 1000,
-      },
+      compute,
       logLevel: values['log-level'],
       ...(values['leader-elect']
         ? {
