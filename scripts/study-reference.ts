@@ -46,18 +46,23 @@ export const NOTES: Record<string, string> = {
   seed: 'Seed of the sampler; the same seed and spec give the same trials.',
   'metrics.source': '`logs`: parse the primary container log; `prometheus`: read /metrics.',
   'metrics.format': '`keyvalue`: `epoch=3 loss=0.29`; `json`: one object per line; `regex`: named groups.',
-  'metrics.regex': 'Pattern with named groups `name` and `value` (optionally `step`).',
+  'metrics.regex':
+    'RE2 pattern (linear-time; no lookaround or backreferences) with named groups `name` and `value` (optionally `step`).',
   'metrics.stepKeys': 'Keys that carry the step of a line; the first present wins.',
   'metrics.strategy': "How a trial's final value is chosen from its reports.",
   'metrics.strategies': 'Per-metric overrides of strategy.',
   'metrics.maxIntermediateValues': 'Intermediate values kept per trial; older points are thinned.',
+  'metrics.maxLineLength': 'Output lines longer than this (characters) are skipped and counted, not parsed.',
+  'metrics.prometheus.path': 'Path of the endpoint on the pod IP and port (mode scrape); starts with `/`.',
+  'metrics.prometheus.intervalSeconds': 'Seconds between two reads of the endpoint or server (at least 0.5).',
   'metrics.prometheus.mode': "`scrape`: the trial pod's own endpoint; `query`: a Prometheus server.",
   'metrics.prometheus.port': "Port of the trial pod's metrics endpoint (mode scrape).",
   'metrics.prometheus.metricPrefix':
     'Prefix of the exported series: metric `val_loss` is read from `<prefix>val_loss`.',
   'metrics.prometheus.queries':
     'PromQL per metric (mode query); `${trial.name}`, `${trial.namespace}`, `${study.name}` are substituted.',
-  'metrics.prometheus.url': 'Prometheus HTTP API base URL (mode query).',
+  'metrics.prometheus.url':
+    "Prometheus HTTP API base URL (mode query); must match the operator's `--prometheus-url-allowlist`.",
   trialTimeoutSeconds: 'A trial running longer than this fails.',
   pendingTimeoutSeconds: "A trial whose pod stays unscheduled this long fails (e.g. GPUs that don't exist).",
   suspend: 'Pause: running trials finish, no new ones start.',

@@ -60,6 +60,7 @@ const studyConfigShape = {
     stepKeys: ['step', 'epoch'],
     strategy: 'last',
     maxIntermediateValues: 200,
+    maxLineLength: 65_536,
   }),
   trialTimeoutSeconds: z.number().int().positive().optional(),
   /** A trial's pod that stays unscheduled this long fails (e.g. more GPUs requested than exist). */

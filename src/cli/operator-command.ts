@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { runOperator } from '../operator/manager.js';
+import { DEFAULT_COMPUTE, runOperator } from '../operator/manager.js';
 import { POD_POLICY_PROFILES, type PodPolicyProfile } from '../operator/policy/rules.js';
+import { PrometheusAllowlist } from '../operator/runtime/prometheus-allowlist.js';
 import { UserError } from './load-study.js';
 
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
@@ -8,6 +9,8 @@ const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [
                          [--lease-duration-seconds 15] [--renew-deadline-seconds 10] [--retry-period-seconds 2]
                          [--max-concurrent-trials N] [--log-level info]
                          [--trial-pod-policy baseline|privileged] [--trial-service-accounts default,...]
+                         [--compute-workers 2] [--suggestion-budget-seconds 5] [--prune-budget-seconds 2]
+                         [--prometheus-url-allowlist http://prometheus.monitoring:9090,...]
 
 Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
 when run in a pod, otherwise --kubeconfig or $KUBECONFIG. A Study whose trial pod template breaks
@@ -19,6 +22,13 @@ function int(flag: string, raw: string | undefined, min: number): number | undef
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min)
     throw new UserError(`--${flag} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function seconds(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 600)
+    throw new UserError(`--${flag} must be a number of seconds in (0, 600], got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -43,6 +53,16 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
       'trial-pod-policy': { type: 'string', default: 'baseline' },
       'trial-service-accounts': { type: 'string', default: 'default' },
+      'compute-workers': { type: 'string', default: String(DEFAULT_COMPUTE.workers) },
+      'suggestion-budget-seconds': {
+        type: 'string',
+        default: String(DEFAULT_COMPUTE.suggestBudgetMs / 1000),
+      },
+      'prometheus-url-allowlist': {
+        type: 'string',
+        default: process.env['KUBETUNE_PROMETHEUS_URL_ALLOWLIST'] ?? '',
+      },
+      'prune-budget-seconds': { type: 'string', default: String(DEFAULT_COMPUTE.pruneBudgetMs / 1000) },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,6 +82,20 @@ export async function operatorCommand(argv: string[]): Promise<number> {
     .map((s) => s.trim())
     .filter(Boolean);
   const maxConcurrentTrials = int('max-concurrent-trials', values['max-concurrent-trials'], 1);
+  const prometheusUrlAllowlist = values['prometheus-url-allowlist']
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  try {
+    PrometheusAllowlist.parse(prometheusUrlAllowlist);
+  } catch (err) {
+    throw new UserError(`--prometheus-url-allowlist: ${(err as Error).message}`);
+  }
+  const compute = {
+    workers: int('compute-workers', values['compute-workers'], 1) as number,
+    suggestBudgetMs: seconds('suggestion-budget-seconds', values['suggestion-budget-seconds']) * 1000,
+    pruneBudgetMs: seconds('prune-budget-seconds', values['prune-budget-seconds']) * 1000,
+  };
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);
@@ -73,9 +107,11 @@ export async function operatorCommand(argv: string[]): Promise<number> {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+      prometheusUrlAllowlist,
       metricsPort: int('metrics-port', values['metrics-port'], 0) as number,
       metricsHost: values['metrics-host'],
       workers: int('workers', values.workers, 1) as number,
+      compute,
       logLevel: values['log-level'],
       podPolicy: { profile: profile as PodPolicyProfile, allowedServiceAccounts },
       ...(values['leader-elect']

@@ -7,7 +7,13 @@ interface NumberRule {
   min?: number;
   max?: number;
   integer?: boolean;
+  /** Why `max` is where it is, when a user would otherwise take it for arbitrary. */
+  maxReason?: string;
 }
+
+/** The reason given for maxima that keep one suggestion inside the operator's time budget. */
+export const WITHIN_BUDGET =
+  "larger values make one suggestion outlast the operator's suggestion time budget (5 s by default)";
 
 /**
  * Typed readers for free-form `settings` maps. Each error names the full field path and what is
@@ -32,8 +38,10 @@ export class SettingsReader {
       throw new SettingsError(path, `expected a whole number, got ${raw}`);
     if (rule.min !== undefined && raw < rule.min)
       throw new SettingsError(path, `must be >= ${rule.min}, got ${raw}`);
-    if (rule.max !== undefined && raw > rule.max)
-      throw new SettingsError(path, `must be <= ${rule.max}, got ${raw}`);
+    if (rule.max !== undefined && raw > rule.max) {
+      const why = rule.maxReason ? ` (${rule.maxReason})` : '';
+      throw new SettingsError(path, `must be <= ${rule.max}${why}, got ${raw}`);
+    }
     return raw;
   }
 

@@ -2,6 +2,7 @@ import type { Assignment } from '../api/parameter.js';
 import type { StudyConfig } from '../api/study.js';
 import { PRUNERS } from '../pruners/index.js';
 import { SAMPLERS } from '../samplers/index.js';
+import { randomPoint } from '../samplers/random.js';
 import type { PruneDecision, Pruner } from './pruner.js';
 import type { Sampler } from './sampler.js';
 import { SearchSpace } from './search-space.js';
@@ -81,15 +82,33 @@ export class StudyEngine {
    * that persists trials under index-derived names can never create the same trial twice.
    */
   async plan(trials: readonly TrialView[], wanted = this.freeSlots(trials)): Promise<PlannedTrial[]> {
+    const indices = this.nextIndices(trials, wanted);
+    if (indices.length === 0) return [];
+    const params = await this.suggest(trials, indices);
+    return indices.map((index, k) => ({ index, params: params[k] as Assignment }));
+  }
+
+  /** The trial indices `plan` would fill: up to `wanted`, after the highest index seen. */
+  nextIndices(trials: readonly TrialView[], wanted = this.freeSlots(trials)): number[] {
     const count = this.budget(trials, wanted);
-    if (count === 0) return [];
     const next = trials.reduce((m, t) => Math.max(m, t.index + 1), 0);
-    const indices = Array.from({ length: count }, (_, k) => next + k);
-    const params = await this.sampler.suggest(
+    return Array.from({ length: count }, (_, k) => next + k);
+  }
+
+  /** The sampler's parameters for these indices; the expensive part of `plan`. */
+  suggest(trials: readonly TrialView[], indices: readonly number[]): Promise<Assignment[]> {
+    return this.sampler.suggest(
       { space: this.space, goal: this.spec.objective.goal, seed: this.spec.seed, trials },
       indices,
     );
-    return indices.map((index, k) => ({ index, params: params[k] as Assignment }));
+  }
+
+  /**
+   * Cheap stand-ins for `suggest` when the sampler ran out of time: uniform random points that
+   * depend only on the seed and the trial index, so a retried plan proposes the same ones.
+   */
+  fallback(indices: readonly number[]): Assignment[] {
+    return indices.map((i) => this.space.fromUnit(randomPoint(this.spec.seed, i, this.space.size)));
   }
 
   outcome(trials: readonly TrialView[]): StudyOutcome {

@@ -6,8 +6,13 @@ export interface CollectorSpec {
   objective: { metric: string; additionalMetrics: readonly string[] };
   metrics: Pick<
     MetricsSpec,
-    'format' | 'regex' | 'stepKeys' | 'strategy' | 'strategies' | 'maxIntermediateValues'
+    'format' | 'regex' | 'stepKeys' | 'strategy' | 'strategies' | 'maxIntermediateValues' | 'maxLineLength'
   >;
+}
+
+export interface CollectorHooks {
+  /** A line was not parsed: longer than metrics.maxLineLength. */
+  onSkippedLine?(reason: 'too_long'): void;
 }
 
 export type FinalResult =
@@ -35,14 +40,24 @@ export class MetricCollector {
   private implicitStep = 0;
   /** Lines that looked like output but carried no tracked metric; reported, never fatal. */
   ignoredLines = 0;
+  /** Lines longer than metrics.maxLineLength, skipped unparsed so no line can stall parsing. */
+  skippedLines = 0;
 
-  constructor(private readonly spec: CollectorSpec) {
+  constructor(
+    private readonly spec: CollectorSpec,
+    private readonly hooks: CollectorHooks = {},
+  ) {
     this.parse = lineParserFor(spec.metrics);
     this.tracked = new Set([spec.objective.metric, ...spec.objective.additionalMetrics]);
   }
 
   /** Feeds one line; returns the objective's new intermediate point if the line had one. */
   feedLine(line: string): IntermediateValue | undefined {
+    if (line.length > this.spec.metrics.maxLineLength) {
+      this.skippedLines++;
+      this.hooks.onSkippedLine?.('too_long');
+      return undefined;
+    }
     const parsed = this.parse(line);
     if (!parsed) {
       if (line.trim()) this.ignoredLines++;
@@ -122,7 +137,7 @@ export class MetricCollector {
       return {
         ok: false,
         reason: 'MetricsUnavailable',
-        message: `the trial never reported ${metric}${this.ignoredLines ? ` (${this.ignoredLines} output lines had no metric)` : ''}`,
+        message: `the trial never reported ${metric}${this.unparsed()}`,
       };
     }
     if (!Number.isFinite(objective)) {
@@ -134,6 +149,18 @@ export class MetricCollector {
       if (v !== undefined && Number.isFinite(v)) metrics[name] = v;
     }
     return { ok: true, objective, metrics };
+  }
+
+  private unparsed(): string {
+    const notes = [
+      ...(this.ignoredLines ? [`${this.ignoredLines} output lines had no metric`] : []),
+      ...(this.skippedLines
+        ? [
+            `${this.skippedLines} lines longer than metrics.maxLineLength (${this.spec.metrics.maxLineLength}) were skipped`,
+          ]
+        : []),
+    ];
+    return notes.length ? ` (${notes.join('; ')})` : '';
   }
 
   private finalOf(name: string): number | undefined {

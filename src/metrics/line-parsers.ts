@@ -1,4 +1,5 @@
 import type { MetricsSpec } from '../api/metrics-spec.js';
+import { compileMetricPattern } from './metric-pattern.js';
 import { parseNumber } from './numbers.js';
 
 /** Metric values found on one line of trainer output, in the order printed. */
@@ -7,7 +8,7 @@ export type MetricLine = Map<string, number>;
 export type LineParser = (line: string) => MetricLine | undefined;
 
 // Tokens are split on whitespace, commas and semicolons, so `loss=0.1, acc=0.9` works too.
-const KEY_VALUE = /(?:^|[\s,;|])([A-Za-z_][\w./-]*)\s*=\s*([^\s,;|]+)/g;
+export const KEY_VALUE = /(?:^|[\s,;|])([A-Za-z_][\w./-]*)\s*=\s*([^\s,;|]+)/g;
 
 /** `epoch=3 loss=0.29 val_loss=3.1e-01`; non-numeric values (`optimizer=adam`) are ignored. */
 export const parseKeyValueLine: LineParser = (line) => {
@@ -41,12 +42,12 @@ export const parseJsonLine: LineParser = (line) => {
 
 /** The user's pattern with named groups `name` and `value`, and optionally `step`. */
 export function regexLineParser(source: string): LineParser {
-  // matchAll iterates over a copy of the pattern and steps past empty matches itself, so the
-  // shared pattern is never mutated and no line depends on the one before it.
-  const pattern = new RegExp(source, 'g');
+  // RE2 semantics (re2js): matching is linear in the line, whatever the user wrote, and matchAll
+  // steps past empty matches on its own, so no line depends on the one before it.
+  const pattern = compileMetricPattern(source);
   return (line) => {
     let found: MetricLine | undefined;
-    for (const m of line.matchAll(pattern)) {
+    for (const m of pattern.matchAll(line)) {
       const name = m.groups?.['name'];
       const value = m.groups?.['value'] !== undefined ? parseNumber(m.groups['value']) : undefined;
       if (!name || value === undefined) continue;

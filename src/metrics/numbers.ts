@@ -3,7 +3,9 @@
  * non-finite values from Python, NumPy and JavaScript. Katib's default regex loses exponents
  * (kubeflow/katib#1702); this does not.
  */
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// One way to match each text: `\d+\.?\d*` could split a run of digits anywhere, which made a
+// long non-number quadratic to reject.
+export const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NON_FINITE: Record<string, number> = {
   nan: NaN,
   '-nan': NaN,

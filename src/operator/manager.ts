@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { TERMINAL_TRIAL_STATES } from '../api/trial.js';
+import { PooledAdvisor } from './compute/advisor.js';
 import { createEventRecorder } from './events.js';
 import { createInformers, type StudyInformers } from './informers.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
 import { LABEL_STUDY } from './kube/resources.js';
 import { startOperatorServer } from './runtime/http-server.js';
+import { PrometheusAllowlist } from './runtime/prometheus-allowlist.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import {
   createOperatorMetrics,
@@ -14,6 +16,7 @@ import {
 } from './runtime/operator-metrics.js';
 import { errorMessage } from './runtime/kube-errors.js';
 import { WorkQueue } from './runtime/work-queue.js';
+import { podPolicyRefusal } from './policy/check.js';
 import type { PodPolicySettings } from './policy/rules.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
@@ -34,6 +37,10 @@ export interface OperatorOptions {
     renewDeadlineMs?: number;
     retryPeriodMs?: number;
   };
+  /** Worker threads for suggestions and pruning, and the time budget of each call. */
+  compute?: { workers: number; suggestBudgetMs: number; pruneBudgetMs: number };
+  /** Prometheus servers Studies may query (metrics.prometheus.url prefixes); empty disables query mode. */
+  prometheusUrlAllowlist?: string[];
   /** Operator-wide cap on trials running at once, across all studies. */
   maxConcurrentTrials?: number;
   /** What trial pods may ask for; Pod Security baseline and ServiceAccount "default" when unset. */
@@ -44,6 +51,7 @@ export interface OperatorOptions {
 }
 
 const CONTROLLER = 'study';
+export const DEFAULT_COMPUTE = { workers: 2, suggestBudgetMs: 5000, pruneBudgetMs: 2000 };
 
 /**
  * Wires informers → work queue → study reconciler, behind leader election, with /metrics,
@@ -155,17 +163,28 @@ async function runControllers(
     patchTrialStatus: (ns, name, status) => store.patchTrialStatus(ns, name, status),
     onProgress: enqueue,
     onLogReconnect: () => metrics.logStreamReconnects.inc(),
+    collectorHooks: { onSkippedLine: (reason) => metrics.metricLinesSkipped.inc({ reason }) },
   });
   const activeTrials = () =>
     informers.trials
       .flatMap((i) => i.list())
       .filter((t) => !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending')).length;
+  const prometheusAllowlist = PrometheusAllowlist.parse(opts.prometheusUrlAllowlist ?? []);
+  const events = createEventRecorder(clients.core, logger);
+  const advisor = new PooledAdvisor({
+    ...(opts.compute ?? DEFAULT_COMPUTE),
+    events,
+    logger,
+    onSuggestionTimeout: (algorithm) => metrics.suggestionTimeouts.inc({ algorithm }),
+    onPruneTimeout: (pruner) => metrics.pruneTimeouts.inc({ pruner }),
+  });
   const reconciler = new StudyReconciler({
     clients,
     tracker,
-    events: createEventRecorder(clients.core, logger),
+    events,
+    advisor,
+    policy: (spec) => podPolicyRefusal(spec.trialTemplate, opts.podPolicy) ?? prometheusAllowlist.check(spec),
     logger,
-    ...(opts.podPolicy ? { podPolicy: opts.podPolicy } : {}),
     hooks: {
       suggestionSeconds: (algorithm, s) => metrics.suggestionLatency.observe({ algorithm }, s),
       slotRefillSeconds: (s) => metrics.slotRefillLatency.observe(s),
@@ -221,6 +240,7 @@ async function runControllers(
   queue.shutDown({ drain: false });
   await work;
   tracker.stopAll();
+  await advisor.close();
   for (const inf of all) inf.stop();
   setReady(false);
   logger.info('controllers stopped');

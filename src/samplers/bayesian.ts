@@ -2,7 +2,7 @@ import type { Assignment } from '../api/parameter.js';
 import { Rng } from '../engine/rng.js';
 import type { Sampler, SamplerFactory } from '../engine/sampler.js';
 import type { SearchSpace } from '../engine/search-space.js';
-import { SettingsReader } from '../engine/settings.js';
+import { SettingsReader, WITHIN_BUDGET } from '../engine/settings.js';
 import type { Prediction } from './gp.js';
 import { fitHyper, GpPosterior } from './gp.js';
 import type { History } from './history.js';
@@ -39,16 +39,25 @@ export interface BayesianOptions {
   localSteps: number;
 }
 
+const bounded = (rule: { default: number; min: number; max: number }) => ({
+  ...rule,
+  integer: true,
+  maxReason: WITHIN_BUDGET,
+});
+
 export function readBayesianOptions(settings: Readonly<Record<string, unknown>>): BayesianOptions {
   const r = new SettingsReader(settings, 'algorithm.settings');
   const opts: BayesianOptions = {
     // 0 = automatic: max(5, d + 2).
     nInitial: r.number('nInitial', { default: 0, min: 0, max: 10_000, integer: true }),
-    nCandidates: r.number('nCandidates', { default: 2000, min: 10, max: 100_000, integer: true }),
-    maxObservations: r.number('maxObservations', { default: 300, min: 10, max: 5000, integer: true }),
-    fitObservations: r.number('fitObservations', { default: 100, min: 5, max: 5000, integer: true }),
+    // The maxima keep the slowest combination (with 2,000 trials of history) near 2 s for one
+    // point on a busy core: model fit ~ fitObservations³, candidates ~ nCandidates ×
+    // maxObservations², local search ~ localSteps × maxObservations² per point of a batch.
+    nCandidates: r.number('nCandidates', bounded({ default: 2000, min: 10, max: 5000 })),
+    maxObservations: r.number('maxObservations', bounded({ default: 300, min: 10, max: 500 })),
+    fitObservations: r.number('fitObservations', bounded({ default: 100, min: 5, max: 200 })),
     outputWarp: r.choice('outputWarp', ['log', 'none'] as const, 'log'),
-    localSteps: r.number('localSteps', { default: 30, min: 0, max: 1000, integer: true }),
+    localSteps: r.number('localSteps', bounded({ default: 30, min: 0, max: 200 })),
   };
   r.rejectUnknown();
   return opts;

@@ -1,7 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { MAX_LINE_LENGTH } from '../../api/metrics-spec.js';
+import { LineSplitter } from '../../metrics/line-splitter.js';
 
 export interface PodLogRequest {
   namespace: string;
@@ -59,13 +60,16 @@ export async function streamPodLog(
         res.on('error', reject);
         return;
       }
-      const lines = createInterface({ input: res, crlfDelay: Infinity });
-      lines.on('line', onLine);
-      // readline re-emits input errors on the interface; unhandled, a reset stream would crash the operator.
-      lines.on('error', reject);
+      // Not readline: it holds a line without a newline whole, however long a trainer makes it.
+      const lines = new LineSplitter(MAX_LINE_LENGTH, onLine);
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => lines.push(chunk));
       res.on('error', reject);
       res.on('aborted', () => reject(new Error('log stream aborted')));
-      lines.on('close', () => resolve());
+      res.on('close', () => {
+        lines.end();
+        resolve();
+      });
     });
     r.on('error', reject);
     r.end();

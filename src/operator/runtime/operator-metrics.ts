@@ -87,6 +87,24 @@ export function createOperatorMetrics(registry: Registry = new Registry()) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: r,
     }),
+    suggestionTimeouts: new Counter({
+      name: 'kubetune_suggestion_timeouts_total',
+      help: 'Suggestions that ran past their time budget and fell back to seeded random parameters, per algorithm',
+      labelNames: ['algorithm'] as const,
+      registers: r,
+    }),
+    pruneTimeouts: new Counter({
+      name: 'kubetune_prune_timeouts_total',
+      help: 'Pruning decisions that ran past their time budget (the trial kept running), per pruner',
+      labelNames: ['pruner'] as const,
+      registers: r,
+    }),
+    metricLinesSkipped: new Counter({
+      name: 'kubetune_metric_lines_skipped_total',
+      help: 'Trial output lines not parsed for metrics, per reason (too_long: over metrics.maxLineLength)',
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
     logStreamReconnects: new Counter({
       name: 'kubetune_log_stream_reconnects_total',
       help: 'Times a followed trial log stream ended early and was reconnected',

@@ -5,6 +5,8 @@ import type { PromSample } from './prometheus-text.js';
 
 export interface HttpOptions {
   timeoutMs?: number;
+  /** A longer response is abandoned unread: a trial's endpoint must not fill the operator's memory. */
+  maxBodyBytes?: number;
   fetchImpl?: typeof fetch;
 }
 
@@ -32,18 +34,58 @@ interface ApiResponse {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-async function request(url: string, init: RequestInit, opts: HttpOptions, what: string): Promise<Response> {
+/**
+ * One request and its body as text. Redirects are refused: the URL was checked (the trial's own
+ * pod, an allowlisted server), and a redirect would take the operator somewhere that was not.
+ */
+async function request(
+  url: string,
+  init: RequestInit,
+  opts: HttpOptions,
+  what: string,
+): Promise<{ res: Response; text: string }> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
-    return await (opts.fetchImpl ?? fetch)(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await (opts.fetchImpl ?? fetch)(url, {
+      ...init,
+      redirect: 'error',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { res, text: await readCapped(res, opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, what) };
   } catch (err) {
+    if (err instanceof PrometheusQueryError) throw err;
     const e = err as Error;
     if (e.name === 'TimeoutError')
       throw new PrometheusQueryError(`${what}: no answer within ${timeoutMs} ms`);
     const cause = (e.cause as Error | undefined)?.message;
     throw new PrometheusQueryError(`${what}: ${e.message}${cause ? ` (${cause})` : ''}`);
   }
+}
+
+async function readCapped(res: Response, maxBytes: number, what: string): Promise<string> {
+  const tooLarge = () =>
+    new PrometheusQueryError(`${what}: response larger than ${maxBytes} bytes`, res.status);
+  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const sampleValue = (pair: unknown, what: string): number => {
@@ -64,13 +106,12 @@ export async function queryInstant(
   const form = new URLSearchParams({ query: promql });
   if (opts.time) form.set('time', String(opts.time.getTime() / 1000));
   // POST keeps long queries out of URL length limits; Prometheus accepts both.
-  const res = await request(
+  const { res, text } = await request(
     new URL('api/v1/query', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString(),
     { method: 'POST', body: form, headers: { accept: 'application/json' } },
     opts,
     what,
   );
-  const text = await res.text();
   let body: ApiResponse;
   try {
     body = JSON.parse(text) as ApiResponse;
@@ -107,13 +148,12 @@ export async function queryInstant(
 export async function scrapeTarget(url: string, opts: HttpOptions = {}): Promise<PromSample[]> {
   const what = `scrape ${url}`;
   // Asking for the classic text format keeps servers that also speak OpenMetrics/protobuf on it.
-  const res = await request(
+  const { res, text } = await request(
     url,
     { headers: { accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' } },
     opts,
     what,
   );
-  const text = await res.text();
   if (!res.ok)
     throw new PrometheusQueryError(`${what}: HTTP ${res.status}: ${text.slice(0, 200)}`, res.status);
   try {

@@ -11,8 +11,10 @@ export interface PromSample {
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
-const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// Sticky, so a label name is read in place rather than from a copy of the rest of the line.
+const LABEL_NAME = /[a-zA-Z_][a-zA-Z0-9_]*/y;
+// Unambiguous (see metrics/numbers.ts), so a long bad value is rejected in linear time.
+export const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 export function parsePromNumber(text: string): number | undefined {
   if (FLOAT.test(text)) return Number(text);
@@ -113,7 +115,8 @@ function parseSampleLine(line: string, lineNo: number): PromSample {
         }
         labelName = quoted;
       } else {
-        const lm = LABEL_NAME.exec(line.slice(pos));
+        LABEL_NAME.lastIndex = pos;
+        const lm = LABEL_NAME.exec(line);
         if (!lm) return fail('expected a label name');
         labelName = lm[0];
         pos += labelName.length;

@@ -9,11 +9,10 @@ import { StudyEngine } from '../../engine/study-engine.js';
 import { primaryContainer, trialName } from '../../engine/trial-template.js';
 import type { TrialView } from '../../engine/trial-view.js';
 import type { FinalResult } from '../../metrics/collector.js';
+import { inlineAdvisor, type Advisor } from '../compute/advisor.js';
 import type { KubeClients } from '../kube/clients.js';
 import { objectKey, type ParsedStudy, type StudyObject, type TrialObject } from '../kube/resources.js';
 import type { EventRecorder } from '../events.js';
-import { podPolicyRefusal } from '../policy/check.js';
-import type { PodPolicySettings } from '../policy/rules.js';
 import { errorMessage } from '../runtime/kube-errors.js';
 import { finalFromLogs, finalFromStatus } from '../trials/final-metrics.js';
 import { buildTrialJob, ownerReference, trialLabels } from '../trials/job-builder.js';
@@ -35,7 +34,10 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   logger: Logger;
   hooks?: ReconcilerHooks;
-  podPolicy?: PodPolicySettings;
+  /** Suggestions and pruning decisions; inline unless the operator passes its worker pool. */
+  advisor?: Advisor;
+  /** The operator's own limits on a valid spec (trial pod policy, Prometheus allowlist): a message makes it InvalidSpec. */
+  policy?(spec: StudySpec): string | undefined;
   /** Trials that may still start across all studies (the operator-wide cap). */
   globalFreeSlots?(): number;
   now?(): Date;
@@ -59,12 +61,14 @@ const stateOf = (t: TrialObject): TrialState => t.status?.state ?? 'Pending';
  */
 export class StudyReconciler {
   private readonly store: TrialStore;
+  private readonly advisor: Advisor;
   private readonly engines = new Map<string, { generation: number; engine: StudyEngine }>();
   /** Last step each running trial was judged at: pruners judge a new report once, not every reconcile. */
   private readonly judgedStep = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.store = new TrialStore(deps.clients);
+    this.advisor = deps.advisor ?? inlineAdvisor;
   }
 
   forget(key: string): void {
@@ -134,7 +138,7 @@ export class StudyReconciler {
     } else {
       const planStart = performance.now();
       const wanted = Math.min(engine.freeSlots(views), this.deps.globalFreeSlots?.() ?? Infinity);
-      const planned = wanted > 0 ? await engine.plan(views, wanted) : [];
+      const planned = wanted > 0 ? await this.advisor.plan(ps, engine, views, wanted) : [];
       if (planned.length > 0) {
         this.deps.hooks?.suggestionSeconds?.(ps.spec.algorithm.name, (performance.now() - planStart) / 1000);
         for (const p of planned) {
@@ -169,7 +173,7 @@ export class StudyReconciler {
           .join('; '),
       };
     }
-    const refused = podPolicyRefusal(result.data.trialTemplate, this.deps.podPolicy);
+    const refused = this.deps.policy?.(result.data);
     if (refused) return { ok: false, message: refused };
     try {
       const engine = new StudyEngine(result.data);
@@ -269,7 +273,9 @@ export class StudyReconciler {
         const uid = trial.metadata.uid ?? trial.metadata.name;
         if (lastStep === undefined || this.judgedStep.get(uid) === lastStep) return false;
         this.judgedStep.set(uid, lastStep);
-        const decision = engine.prune(
+        const decision = await this.advisor.prune(
+          ps,
+          engine,
           entry.view,
           entries.map((e) => e.view),
         );

@@ -1,7 +1,7 @@
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { TrialStatus } from '../../api/trial.js';
-import { MetricCollector } from '../../metrics/collector.js';
+import { type CollectorHooks, MetricCollector } from '../../metrics/collector.js';
 import { objectKey, type ParsedStudy, type TrialObject } from '../kube/resources.js';
 import { LogFollower } from './log-follower.js';
 import { PrometheusPoller } from './prometheus-poller.js';
@@ -13,6 +13,8 @@ export interface MetricsTrackerDeps {
   /** Called after new values are persisted, so the study is reconciled (pruning decisions). */
   onProgress(studyKey: string): void;
   onLogReconnect?(): void;
+  /** Passed to each trial's collector (lines skipped for length count in an operator metric). */
+  collectorHooks?: CollectorHooks;
   /** Minimum time between two status writes of one trial. */
   flushIntervalMs?: number;
 }
@@ -40,7 +42,7 @@ export class TrialMetricsTracker {
   ensure(study: ParsedStudy, trial: TrialObject, pod: V1Pod, container: string): void {
     const key = objectKey(trial);
     if (this.tracked.has(key)) return;
-    const collector = new MetricCollector(study.spec);
+    const collector = new MetricCollector(study.spec, this.deps.collectorHooks);
     const entry: Tracked = {
       studyKey: objectKey(study),
       collector,

@@ -84,7 +84,7 @@ describe('Study spec schema', () => {
       'metrics.regex: format regex needs a regex with named groups name and value',
     ]);
     assert.deepEqual(errorsOf(specInput({ metrics: { format: 'regex', regex: '(' } as never })), [
-      'metrics.regex: is not a valid JavaScript regular expression',
+      'metrics.regex: is not a pattern RE2 accepts (metric patterns run on RE2, which has no lookaround or backreferences): error parsing regexp: missing closing ): `(`',
       'metrics.regex: regex must have named groups (?<name>...) and (?<value>...)',
     ]);
   });

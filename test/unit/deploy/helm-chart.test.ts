@@ -126,9 +126,39 @@ describe('helm chart deploy/helm/kubetune', () => {
         '--metrics-host=0.0.0.0',
         '--workers=4',
         '--log-level=info',
+        '--compute-workers=2',
+        '--suggestion-budget-seconds=5',
+        '--prune-budget-seconds=2',
         '--trial-pod-policy=baseline',
         '--trial-service-accounts=default',
       ]);
+    });
+  });
+
+  describe('prometheus.urlAllowlist and compute', () => {
+    const objs = renderChart([
+      'prometheus.urlAllowlist={http://prometheus.monitoring:9090,https://thanos.monitoring/api}',
+      'compute.workers=3',
+      'compute.suggestionBudgetSeconds=3',
+    ]);
+
+    it('passes the allowlist as one flag and the compute settings', () => {
+      const args = operatorContainer(objs).args;
+      assert.ok(
+        args.includes(
+          '--prometheus-url-allowlist=http://prometheus.monitoring:9090,https://thanos.monitoring/api',
+        ),
+      );
+      assert.ok(args.includes('--compute-workers=3'));
+      assert.ok(args.includes('--suggestion-budget-seconds=3'));
+    });
+
+    it('rejects an allowlist entry that is not a plain http(s) URL', () => {
+      for (const entry of ['prometheus:9090', 'http://user@prometheus:9090']) {
+        const res = helm(['template', 'kt', chartDir, '--set', `prometheus.urlAllowlist={${entry}}`]);
+        assert.notEqual(res.code, 0, entry);
+        assert.match(res.stderr, /prometheus\/urlAllowlist\/0/);
+      }
     });
   });
 

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MetricCollector, thin } from '../../../src/metrics/collector.js';
-import { parseJsonLine, parseKeyValueLine, regexLineParser } from '../../../src/metrics/line-parsers.js';
-import { parseNumber } from '../../../src/metrics/numbers.js';
+import { RegExpParser } from '@eslint-community/regexpp';
+import { analyse } from 'scslre';
+import {
+  KEY_VALUE,
+  parseJsonLine,
+  parseKeyValueLine,
+  regexLineParser,
+} from '../../../src/metrics/line-parsers.js';
+import { NUMBER, parseNumber } from '../../../src/metrics/numbers.js';
 
 const entries = (m: Map<string, number> | undefined) => (m ? Object.fromEntries(m) : undefined);
 
@@ -77,9 +84,9 @@ describe('regex format', () => {
   it('parses every line alike when the pattern can match the empty string', () => {
     const lines = ['loss=0.5', 'acc=0.9', 'loss=0.25 acc=0.75', 'no metrics', 'loss=0.1'];
     const expected = [{ loss: 0.5 }, { acc: 0.9 }, { loss: 0.25, acc: 0.75 }, undefined, { loss: 0.1 }];
-    // Both can match zero characters: the first at every position, the second (a lookahead
-    // with captures) only ever does, so each match must advance on its own.
-    for (const source of ['(?<name>\\w*)=?(?<value>[\\d.]*)', '\\b(?=(?<name>[a-z]+)=(?<value>[\\d.]+))']) {
+    // Both can match zero characters (the first at every position, the second at every word
+    // boundary), so each match must advance on its own.
+    for (const source of ['(?<name>\\w*)=?(?<value>[\\d.]*)', '\\b(?<name>[a-z]*)(?:=(?<value>[\\d.]+))?']) {
       const parse = regexLineParser(source);
       assert.deepEqual(
         lines.map((l) => entries(parse(l))),
@@ -108,6 +115,7 @@ describe('metric collector', () => {
       stepKeys: ['step', 'epoch'],
       strategy: 'last' as const,
       maxIntermediateValues: 200,
+      maxLineLength: 1024,
       ...over,
     },
   });
@@ -162,5 +170,52 @@ describe('metric collector', () => {
     assert.equal(pts[pts.length - 1]!.step, 1000);
     assert.ok(pts.every((p, i) => i === 0 || p.step > pts[i - 1]!.step));
     assert.equal(thin([{ step: 1, value: 1 }], 8).length, 1);
+  });
+
+  it('skips and counts lines over maxLineLength, and says so when the objective is missing', () => {
+    const skipped: string[] = [];
+    const c = new MetricCollector(spec(), { onSkippedLine: (reason) => skipped.push(reason) });
+    const padded = (n: number) => `epoch=1 loss=0.5 ${'x'.repeat(n - 'epoch=1 loss=0.5 '.length)}`;
+    assert.equal(c.feedLine(padded(1025)), undefined);
+    assert.equal(c.feedLine(`loss=0.25 ${'1'.repeat(1_048_576)}`), undefined);
+    assert.equal(c.skippedLines, 2);
+    assert.deepEqual(skipped, ['too_long', 'too_long']);
+    assert.deepEqual(c.final(), {
+      ok: false,
+      reason: 'MetricsUnavailable',
+      message:
+        'the trial never reported loss (2 lines longer than metrics.maxLineLength (1024) were skipped)',
+    });
+    // A line at the limit is parsed as usual.
+    assert.deepEqual(c.feedLine(padded(1024)), { step: 1, value: 0.5 });
+    assert.equal(c.skippedLines, 2);
+  });
+});
+
+describe('built-in patterns', () => {
+  // Trainer output is untrusted: a pattern that backtracks super-linearly turns one long line
+  // into seconds of the operator's time (`loss=111…1x`, 64 KiB, took 2.8 s before the number
+  // pattern was made unambiguous). scslre finds such patterns by analysis, not by timing.
+  for (const [name, pattern] of Object.entries({ NUMBER, KEY_VALUE })) {
+    it(`${name} cannot backtrack super-linearly`, () => {
+      const ast = new RegExpParser().parseLiteral(String(pattern));
+      assert.deepEqual(
+        analyse(ast).reports.map((r) => r.type),
+        [],
+      );
+    });
+  }
+
+  it('still reads every number spelling after the rewrite', () => {
+    for (const [text, value] of [
+      ['3.', 3],
+      ['.5', 0.5],
+      ['1.5e-3', 0.0015],
+      ['-2', -2],
+      ['+7.25E+2', 725],
+    ] as const)
+      assert.equal(parseNumber(text), value);
+    for (const text of ['.', '1..2', '1e', 'e5', '1.2.3', `${'1'.repeat(65_536)}x`])
+      assert.equal(parseNumber(text), undefined);
   });
 });

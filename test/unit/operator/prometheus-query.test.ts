@@ -29,6 +29,30 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     return res.end('val_loss{trial="t1" 0.25\n');
   }
   if (req.url === '/slow/metrics') return; // never answers
+  if (req.url === '/redirect/metrics') {
+    res.writeHead(302, { location: `${base}/metrics` });
+    return res.end();
+  }
+  if (req.url === '/huge/metrics') {
+    // Chunked, no content-length: only counting what arrives can stop it.
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const line = `x 1\n`.repeat(16 * 1024);
+    let sent = 0;
+    const more = () => {
+      while (sent < 24) {
+        sent++;
+        if (!res.write(line)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    res.on('error', () => {});
+    return more();
+  }
+  if (req.url === '/declared-huge/metrics') {
+    res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) });
+    res.on('error', () => {});
+    return res.write('x 1\n');
+  }
   if (req.url === '/prom/api/v1/query') {
     switch (query) {
       case 'up':
@@ -128,6 +152,30 @@ describe('scrapeTarget', () => {
   it('reports HTTP errors and parse errors', async () => {
     await assert.rejects(scrapeTarget(`${base}/missing`), /HTTP 404/);
     await assert.rejects(scrapeTarget(`${base}/broken/metrics`), /line 1: expected , or }/);
+  });
+
+  it('refuses redirects: the checked URL is the only place the operator reads', async () => {
+    await assert.rejects(
+      scrapeTarget(`${base}/redirect/metrics`),
+      /scrape .*\/redirect\/metrics: fetch failed/,
+    );
+    assert.equal(received.at(-1)?.url, '/redirect/metrics', 'the redirect target was never requested');
+  });
+
+  it('abandons a body over maxBodyBytes, declared or streamed', async () => {
+    await assert.rejects(
+      scrapeTarget(`${base}/huge/metrics`, { maxBodyBytes: 1024 * 1024 }),
+      /response larger than 1048576 bytes/,
+    );
+    await assert.rejects(
+      scrapeTarget(`${base}/declared-huge/metrics`, { maxBodyBytes: 1024 * 1024 }),
+      /response larger than 1048576 bytes/,
+    );
+    // The same 1.5 MiB stream fits a 2 MiB cap.
+    assert.equal(
+      (await scrapeTarget(`${base}/huge/metrics`, { maxBodyBytes: 2 * 1024 * 1024 })).length,
+      24 * 16 * 1024,
+    );
   });
 
   it('uses an injected fetch', async () => {

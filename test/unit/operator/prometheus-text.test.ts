@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePrometheusText, PromParseError } from '../../../src/operator/runtime/prometheus-text.js';
+import { RegExpParser } from '@eslint-community/regexpp';
+import { analyse } from 'scslre';
+import { FLOAT, parsePrometheusText, PromParseError } from '../../../src/operator/runtime/prometheus-text.js';
 
 describe('parsePrometheusText', () => {
   it('skips comments and keeps histogram lines as plain samples', () => {
@@ -92,5 +94,22 @@ describe('parsePrometheusText', () => {
         },
       );
     }
+  });
+});
+
+describe('parsing untrusted expositions', () => {
+  it('reads values with a pattern that cannot backtrack super-linearly', () => {
+    assert.deepEqual(
+      analyse(new RegExpParser().parseLiteral(String(FLOAT))).reports.map((r) => r.type),
+      [],
+    );
+    assert.throws(() => parsePrometheusText(`x ${'1'.repeat(100_000)}x`), /bad value/);
+  });
+
+  it('reads a line with many labels', () => {
+    const labels = Array.from({ length: 20_000 }, (_, i) => `l${i}="${i}"`).join(',');
+    const [s] = parsePrometheusText(`many{${labels}} 2`);
+    assert.equal(Object.keys(s!.labels).length, 20_000);
+    assert.equal(s!.labels['l19999'], '19999');
   });
 });
