@@ -145,7 +145,7 @@ describe('operator with metrics from a real Prometheus server (mode query)', () 
   it('records the exported curves, prunes the poor trial and keeps the last exported values', async (t) => {
     const server = prom as PrometheusServer;
     const ns = await createTestNamespace(t, suite.c, 'prom-query');
-    const op = suite.start(['--namespaces', ns]);
+    const op = suite.start(['--namespaces', ns, '--prometheus-url-allowlist', server.url]);
     await createStudy(suite.api, ns, 'curves', studySpec(server.url));
     const driver = driveTrials(suite.c, suite.api, ns, 'curves', server);
     let study;
