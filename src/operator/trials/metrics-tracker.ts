@@ -2,6 +2,7 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { TrialStatus } from '../../api/trial.js';
 import { MetricCollector } from '../../metrics/collector.js';
+import { isNotFound } from '../runtime/kube-errors.js';
 import { objectKey, type ParsedStudy, type TrialObject } from '../kube/resources.js';
 import { LogFollower } from './log-follower.js';
 import { PrometheusPoller } from './prometheus-poller.js';
@@ -19,6 +20,8 @@ export interface MetricsTrackerDeps {
 
 interface Tracked {
   studyKey: string;
+  /** The pod being followed: a Job that retries runs the trial again in a new pod. */
+  pod: string;
   collector: MetricCollector;
   source: { stop(): void };
   timer?: NodeJS.Timeout;
@@ -36,13 +39,20 @@ export class TrialMetricsTracker {
 
   constructor(private readonly deps: MetricsTrackerDeps) {}
 
-  /** Starts following a running trial's pod, once. */
+  /**
+   * Follows a running trial's pod, once per pod. When the Job has retried the trial in a new
+   * pod, the old attempt's source is stopped and the values start over with the new attempt.
+   */
   ensure(study: ParsedStudy, trial: TrialObject, pod: V1Pod, container: string): void {
     const key = objectKey(trial);
-    if (this.tracked.has(key)) return;
+    const podName = pod.metadata?.name as string;
+    const current = this.tracked.get(key);
+    if (current?.pod === podName) return;
+    if (current) this.stopKey(key);
     const collector = new MetricCollector(study.spec);
     const entry: Tracked = {
       studyKey: objectKey(study),
+      pod: podName,
       collector,
       source: { stop() {} },
       lastFlush: 0,
@@ -69,12 +79,14 @@ export class TrialMetricsTracker {
       entry.source = new LogFollower({
         kc: this.deps.kc,
         namespace: trial.metadata.namespace,
-        pod: pod.metadata?.name as string,
+        pod: podName,
         container,
         logger: this.deps.logger,
         onLine: (line) => {
           if (collector.feedLine(line)) onPoint();
         },
+        // The collector stays: its values are the fallback if the final log cannot be read.
+        onGone: () => (entry.source = { stop() {} }),
         ...(this.deps.onLogReconnect ? { onReconnect: this.deps.onLogReconnect } : {}),
       });
     }
@@ -125,6 +137,11 @@ export class TrialMetricsTracker {
         .then(
           () => this.deps.onProgress(entry.studyKey),
           (err: unknown) => {
+            if (isNotFound(err)) {
+              // The Trial was deleted: nothing is left to record into.
+              if (this.tracked.get(key) === entry) this.stopKey(key);
+              return;
+            }
             this.deps.logger.warn(
               { err: (err as Error).message, trial: key },
               'could not record intermediate values',
