@@ -44,7 +44,24 @@ export function podFailure(pod: V1Pod | undefined): { reason: string; message: s
   return undefined;
 }
 
-/** Where a trial's Job stands, judged from the Job's conditions and its newest pod. */
+/**
+ * When the current attempt started waiting: its pod's creation; between a failed pod and the
+ * Job's next one (retry back-off), the failed attempt's end; without any pod, the Job's creation.
+ * A retry that runs long is not charged for the time earlier attempts ran.
+ */
+function pendingSince(job: V1Job, current: V1Pod | undefined): Date {
+  if (current?.status?.phase === 'Failed') {
+    const ended = (current.status.containerStatuses ?? [])
+      .map((s) => s.state?.terminated?.finishedAt)
+      .filter((t) => t !== undefined)
+      .map((t) => new Date(t).getTime());
+    if (ended.length > 0) return new Date(Math.max(...ended));
+  }
+  const created = current?.metadata?.creationTimestamp ?? job.metadata?.creationTimestamp;
+  return created ? new Date(created) : new Date();
+}
+
+/** Where a trial's Job stands, judged from the Job's conditions and its current pod. */
 export function observeJob(job: V1Job, pods: V1Pod[]): JobObservation {
   const pod = pods.find((p) => p.status?.phase === 'Succeeded') ?? newest(pods);
   if (condition(job, 'Complete') || condition(job, 'SuccessCriteriaMet'))
@@ -66,7 +83,7 @@ export function observeJob(job: V1Job, pods: V1Pod[]): JobObservation {
     return { phase: 'Running', pod: current, startedAt: new Date(current.status.startTime ?? Date.now()) };
   }
   const scheduled = current?.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  const since = new Date(job.metadata?.creationTimestamp ?? Date.now());
+  const since = pendingSince(job, current);
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
     return { phase: 'Pending', since, unschedulable: scheduled.message ?? 'Unschedulable' };
   }
