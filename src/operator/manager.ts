@@ -4,7 +4,7 @@ import { TERMINAL_TRIAL_STATES } from '../api/trial.js';
 import { createEventRecorder } from './events.js';
 import { createInformers, type StudyInformers } from './informers.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
-import { LABEL_STUDY } from './kube/resources.js';
+import { LABEL_STUDY, objectKey } from './kube/resources.js';
 import { startOperatorServer } from './runtime/http-server.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import {
@@ -14,6 +14,7 @@ import {
 } from './runtime/operator-metrics.js';
 import { errorMessage } from './runtime/kube-errors.js';
 import { WorkQueue } from './runtime/work-queue.js';
+import { SlotLedger } from './study/slot-ledger.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
 import { TrialMetricsTracker } from './trials/metrics-tracker.js';
@@ -153,10 +154,8 @@ async function runControllers(
     onProgress: enqueue,
     onLogReconnect: () => metrics.logStreamReconnects.inc(),
   });
-  const activeTrials = () =>
-    informers.trials
-      .flatMap((i) => i.list())
-      .filter((t) => !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending')).length;
+  const slots =
+    opts.maxConcurrentTrials !== undefined ? new SlotLedger(opts.maxConcurrentTrials, enqueue) : undefined;
   const reconciler = new StudyReconciler({
     clients,
     tracker,
@@ -170,12 +169,16 @@ async function runControllers(
           if (state !== 'total') metrics.trials.set({ namespace, study, state }, n);
       },
     },
-    ...(opts.maxConcurrentTrials !== undefined
-      ? { globalFreeSlots: () => Math.max(0, (opts.maxConcurrentTrials as number) - activeTrials()) }
-      : {}),
+    ...(slots ? { slots } : {}),
   });
 
   await Promise.all(all.map((i) => i.start()));
+  // Trials that were active before this start hold their slots before any worker plans more.
+  for (const t of informers.trials.flatMap((i) => i.list())) {
+    const study = studyKeyOf(t);
+    if (slots && study && !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending'))
+      slots.hold(study, objectKey(t));
+  }
   setReady(true);
   logger.info(
     { namespaces: opts.namespaces.length ? opts.namespaces : 'all', workers: opts.workers },

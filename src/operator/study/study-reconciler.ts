@@ -1,23 +1,21 @@
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Assignment } from '../../api/parameter.js';
 import { StudySpec, API_GROUP_VERSION, type StudyStatus } from '../../api/study.js';
-import { TERMINAL_TRIAL_STATES, type TrialState, type TrialStatus } from '../../api/trial.js';
+import { TERMINAL_TRIAL_STATES, type TrialState } from '../../api/trial.js';
 import { formatZodError } from '../../api/errors.js';
 import { SettingsError } from '../../engine/sampler.js';
 import { StudyEngine } from '../../engine/study-engine.js';
-import { primaryContainer, trialName } from '../../engine/trial-template.js';
+import { trialName } from '../../engine/trial-template.js';
 import type { TrialView } from '../../engine/trial-view.js';
-import type { FinalResult } from '../../metrics/collector.js';
 import type { KubeClients } from '../kube/clients.js';
 import { objectKey, type ParsedStudy, type StudyObject, type TrialObject } from '../kube/resources.js';
 import type { EventRecorder } from '../events.js';
-import { errorMessage } from '../runtime/kube-errors.js';
-import { finalFromLogs, finalFromStatus } from '../trials/final-metrics.js';
-import { buildTrialJob, ownerReference, trialLabels } from '../trials/job-builder.js';
-import { observeJob, type JobObservation } from '../trials/job-observation.js';
+import { ownerReference, trialLabels } from '../trials/job-builder.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
+import type { SlotLedger } from './slot-ledger.js';
 import { countTrials, mergeConditions, sameStatus, studyConditions, studyPhase } from './study-status.js';
+import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
 import { TrialStore } from './trial-store.js';
 
 export interface ReconcilerHooks {
@@ -33,8 +31,8 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   logger: Logger;
   hooks?: ReconcilerHooks;
-  /** Trials that may still start across all studies (the operator-wide cap). */
-  globalFreeSlots?(): number;
+  /** The operator-wide cap on active trials across all studies. */
+  slots?: SlotLedger;
   now?(): Date;
 }
 
@@ -42,37 +40,38 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-interface TrialEntry {
-  object: TrialObject;
-  view: TrialView;
-}
-
 const stateOf = (t: TrialObject): TrialState => t.status?.state ?? 'Pending';
 
 /**
  * Drives one Study towards its goal. Level-triggered and idempotent: every decision is derived
- * from the objects as they are now, and every decision is written to a Trial's status before
- * any Job is touched, so a crash between two steps is repaired by the next reconcile.
+ * from the objects as they are now (see TrialLifecycle for one trial's way to its end).
  */
 export class StudyReconciler {
   private readonly store: TrialStore;
+  private readonly trials: TrialLifecycle;
   private readonly engines = new Map<string, { generation: number; engine: StudyEngine }>();
-  /** Last step each running trial was judged at: pruners judge a new report once, not every reconcile. */
-  private readonly judgedStep = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.store = new TrialStore(deps.clients);
+    this.trials = new TrialLifecycle({
+      clients: deps.clients,
+      store: this.store,
+      tracker: deps.tracker,
+      events: deps.events,
+      ...(deps.slots ? { slots: deps.slots } : {}),
+      now: () => this.now(),
+    });
   }
 
   forget(key: string): void {
     this.engines.delete(key);
+    for (const trial of this.deps.tracker.trackedKeys(key)) this.trials.forget(trial);
+    this.deps.slots?.forgetStudy(key);
   }
 
   async reconcile(namespace: string, name: string, triggeredAt?: number): Promise<ReconcileResult> {
-    const log = this.deps.logger.child({ study: `${namespace}/${name}` });
     const study = await this.store.getStudy(namespace, name);
     if (!study || study.metadata.deletionTimestamp) {
-      for (const key of this.deps.tracker.trackedKeys(`${namespace}/${name}`)) this.deps.tracker.stopKey(key);
       this.forget(`${namespace}/${name}`);
       return {};
     }
@@ -81,71 +80,88 @@ export class StudyReconciler {
       await this.reportInvalid(study, parsed.message);
       return {};
     }
-    const { engine } = parsed;
-    const ps = { ...study, spec: engine.spec as StudySpec } as ParsedStudy;
-    const now = this.now();
+    const ps = { ...study, spec: parsed.engine.spec as StudySpec } as ParsedStudy;
+    return this.drive(ps, parsed.engine, triggeredAt);
+  }
 
+  /** One pass over the study: advance its trials, start or stop trials, write its status. */
+  private async drive(ps: ParsedStudy, engine: StudyEngine, triggeredAt?: number): Promise<ReconcileResult> {
+    const { namespace, name } = ps.metadata;
     const [trialObjects, jobs, pods] = await Promise.all([
       this.store.listTrials(namespace, name),
       this.store.listJobs(namespace, name),
       this.store.listPods(namespace, name),
     ]);
-    const entries = trialObjects
-      .map((o) => ({ object: o, view: this.view(engine, o) }))
-      .sort((a, b) => a.view.index - b.view.index);
-    const jobsByName = new Map(jobs.map((j) => [j.metadata?.name as string, j]));
     let requeueAfterMs: number | undefined;
-    const requeueIn = (ms: number) =>
-      (requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(50, ms)));
+    const pass: StudyPass = {
+      ps,
+      engine,
+      entries: trialObjects
+        .map((o) => ({ object: o, view: this.view(engine, o) }))
+        .sort((a, b) => a.view.index - b.view.index),
+      now: this.now(),
+      log: this.deps.logger.child({ study: `${namespace}/${name}` }),
+      requeueIn: (ms) => (requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(50, ms))),
+    };
+    this.syncActive(objectKey(ps), pass.entries);
+    const jobsByName = new Map<string, V1Job>(jobs.map((j) => [j.metadata?.name as string, j]));
     let freed = 0;
-
-    for (const entry of entries) {
-      const job = jobsByName.get(entry.object.metadata.name);
-      if (TERMINAL_TRIAL_STATES.has(entry.view.state)) {
-        this.deps.tracker.stop(entry.object);
-        if (job && !isFinished(job)) await this.store.deleteJob(namespace, job.metadata?.name as string);
-        continue;
-      }
-      if (!job) {
-        await this.createJob(ps, entry.object, log);
-        continue;
-      }
-      const jobPods = pods.filter((p) =>
-        p.metadata?.ownerReferences?.some((r) => r.uid === job.metadata?.uid),
-      );
-      const obs = observeJob(job, jobPods);
-      const ended = await this.advance(ps, engine, entry, obs, entries, now, requeueIn, log);
-      if (ended) freed++;
+    for (const entry of [...pass.entries]) {
+      if (entry.object.metadata.deletionTimestamp) continue;
+      if (await this.trials.advance(pass, entry, jobsByName.get(entry.object.metadata.name), pods)) freed++;
     }
-
-    const views = entries.map((e) => e.view);
-    const outcome = engine.outcome(views);
-    if (outcome.done) {
-      for (const entry of entries.filter((e) => !TERMINAL_TRIAL_STATES.has(e.view.state))) {
-        await this.end(
-          entry,
-          { state: 'Pruned', reason: 'StudyFinished', message: `the study finished: ${outcome.message}` },
-          namespace,
-        );
-      }
-    } else {
-      const planStart = performance.now();
-      const wanted = Math.min(engine.freeSlots(views), this.deps.globalFreeSlots?.() ?? Infinity);
-      const planned = wanted > 0 ? await engine.plan(views, wanted) : [];
-      if (planned.length > 0) {
-        this.deps.hooks?.suggestionSeconds?.(ps.spec.algorithm.name, (performance.now() - planStart) / 1000);
-        for (const p of planned) {
-          const entry = await this.createTrial(ps, engine, p.index, p.params);
-          entries.push(entry);
-          await this.createJob(ps, entry.object, log);
-        }
-        if (triggeredAt !== undefined && freed > 0)
-          this.deps.hooks?.slotRefillSeconds?.((Date.now() - triggeredAt) / 1000);
-      }
-    }
-
-    await this.writeStatus(ps, engine, entries, now);
+    const outcome = engine.outcome(pass.entries.map((e) => e.view));
+    if (outcome.done) await this.stopActive(pass, `the study finished: ${outcome.message}`);
+    else await this.startTrials(pass, freed > 0 ? triggeredAt : undefined);
+    await this.writeStatus(pass);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /**
+   * Trials that are no longer active (ended, or deleted from under the study) are no longer
+   * followed and no longer hold a slot of the operator-wide cap.
+   */
+  private syncActive(studyKey: string, entries: TrialEntry[]): void {
+    const active = new Set(
+      entries
+        .filter((e) => !TERMINAL_TRIAL_STATES.has(e.view.state) && !e.object.metadata.deletionTimestamp)
+        .map((e) => objectKey(e.object)),
+    );
+    for (const key of this.deps.tracker.trackedKeys(studyKey)) if (!active.has(key)) this.trials.forget(key);
+    this.deps.slots?.sync(studyKey, active);
+  }
+
+  private async stopActive(pass: StudyPass, message: string): Promise<void> {
+    for (const entry of pass.entries.filter((e) => !TERMINAL_TRIAL_STATES.has(e.view.state)))
+      await this.trials.end(entry, { state: 'Pruned', reason: 'StudyFinished', message });
+  }
+
+  /** Plans and creates trials for the free slots, each holding a slot of the operator-wide cap. */
+  private async startTrials(pass: StudyPass, refillTriggeredAt: number | undefined): Promise<void> {
+    const studyKey = objectKey(pass.ps);
+    const views = pass.entries.map((e) => e.view);
+    const free = pass.engine.freeSlots(views);
+    const wanted = this.deps.slots ? this.deps.slots.available(studyKey, free) : free;
+    if (wanted === 0) return;
+    const planStart = performance.now();
+    const planned = await pass.engine.plan(views, wanted);
+    if (planned.length === 0) return;
+    this.deps.hooks?.suggestionSeconds?.(pass.ps.spec.algorithm.name, (performance.now() - planStart) / 1000);
+    for (const p of planned) {
+      const trialKey = `${pass.ps.metadata.namespace}/${trialName(pass.ps.metadata.name, p.index)}`;
+      if (this.deps.slots && !this.deps.slots.reserve(studyKey, trialKey)) break;
+      let entry: TrialEntry;
+      try {
+        entry = await this.createTrial(pass, p.index, p.params);
+      } catch (err) {
+        this.deps.slots?.release(trialKey);
+        throw err;
+      }
+      pass.entries.push(entry);
+      await this.trials.createJob(pass, entry);
+    }
+    if (refillTriggeredAt !== undefined)
+      this.deps.hooks?.slotRefillSeconds?.((Date.now() - refillTriggeredAt) / 1000);
   }
 
   private now(): Date {
@@ -196,184 +212,8 @@ export class StudyReconciler {
     };
   }
 
-  /** Moves a non-terminal trial along; returns true when it reached a terminal state. */
-  private async advance(
-    ps: ParsedStudy,
-    engine: StudyEngine,
-    entry: TrialEntry,
-    obs: JobObservation,
-    entries: TrialEntry[],
-    now: Date,
-    requeueIn: (ms: number) => void,
-    log: Logger,
-  ): Promise<boolean> {
-    const { spec } = ps;
-    const ns = ps.metadata.namespace;
-    const trial = entry.object;
-    const container = primaryContainer(spec.trialTemplate).name;
-    switch (obs.phase) {
-      case 'Pending': {
-        const waited = now.getTime() - obs.since.getTime();
-        const limit = spec.pendingTimeoutSeconds * 1000;
-        if (waited >= limit) {
-          await this.end(
-            entry,
-            {
-              state: 'Failed',
-              reason: obs.unschedulable ? 'Unschedulable' : 'PendingTimeout',
-              message: `not running after ${spec.pendingTimeoutSeconds}s${obs.unschedulable ? `: ${obs.unschedulable}` : ''}`,
-            },
-            ns,
-          );
-          return true;
-        }
-        requeueIn(limit - waited);
-        return false;
-      }
-      case 'Running': {
-        if (entry.view.state !== 'Running') {
-          const patch: Partial<TrialStatus> = {
-            state: 'Running',
-            startTime: obs.startedAt.toISOString(),
-            podName: obs.pod.metadata?.name as string,
-            jobName: trial.metadata.name,
-          };
-          await this.store.patchTrialStatus(ns, trial.metadata.name, patch);
-          trial.status = { ...(trial.status ?? { state: 'Running' }), ...patch } as TrialStatus;
-          entry.view = { ...entry.view, state: 'Running' };
-        }
-        this.deps.tracker.ensure(ps, trial, obs.pod, container);
-        if (spec.trialTimeoutSeconds !== undefined) {
-          const ran = now.getTime() - obs.startedAt.getTime();
-          const limit = spec.trialTimeoutSeconds * 1000;
-          if (ran >= limit) {
-            await this.end(
-              entry,
-              {
-                state: 'Failed',
-                reason: 'Timeout',
-                message: `ran longer than trialTimeoutSeconds (${spec.trialTimeoutSeconds}s)`,
-              },
-              ns,
-            );
-            return true;
-          }
-          requeueIn(limit - ran);
-        }
-        const lastStep = entry.view.intermediate.at(-1)?.step;
-        const uid = trial.metadata.uid ?? trial.metadata.name;
-        if (lastStep === undefined || this.judgedStep.get(uid) === lastStep) return false;
-        this.judgedStep.set(uid, lastStep);
-        const decision = engine.prune(
-          entry.view,
-          entries.map((e) => e.view),
-        );
-        if (decision.prune) {
-          await this.end(
-            entry,
-            { state: 'Pruned', reason: 'Pruned', message: decision.reason, prunedAtStep: decision.step },
-            ns,
-          );
-          return true;
-        }
-        return false;
-      }
-      case 'Succeeded': {
-        const result = await this.finalValues(ps, trial, obs.pod, container, log);
-        if (result.ok) {
-          await this.end(
-            entry,
-            { state: 'Succeeded', objective: result.objective, metrics: result.metrics },
-            ns,
-          );
-        } else {
-          await this.end(
-            entry,
-            {
-              state: result.reason === 'MetricsUnavailable' ? 'MetricsUnavailable' : 'Failed',
-              reason: result.reason,
-              message: result.message,
-            },
-            ns,
-          );
-        }
-        return true;
-      }
-      case 'Failed':
-        await this.end(entry, { state: 'Failed', reason: obs.reason, message: obs.message }, ns);
-        return true;
-    }
-  }
-
-  private async finalValues(
-    ps: ParsedStudy,
-    trial: TrialObject,
-    pod: V1Pod | undefined,
-    container: string,
-    log: Logger,
-  ): Promise<FinalResult> {
-    const live = this.deps.tracker.collector(trial);
-    if (ps.spec.metrics.source === 'prometheus')
-      return live ? live.final() : finalFromStatus(ps.spec, trial.status);
-    if (pod?.metadata?.name) {
-      try {
-        return await finalFromLogs(
-          this.deps.clients.kc,
-          ps.spec,
-          trial.metadata.namespace,
-          pod.metadata.name,
-          container,
-        );
-      } catch (err) {
-        log.warn(
-          { trial: trial.metadata.name, err: errorMessage(err) },
-          'could not read the final log; using values seen live',
-        );
-      }
-    }
-    return live ? live.final() : finalFromStatus(ps.spec, trial.status);
-  }
-
-  /** Records a terminal state first, then stops the Job: a crash in between leaves a terminal trial whose Job the next reconcile deletes. */
-  private async end(
-    entry: TrialEntry,
-    status: Partial<TrialStatus> & { state: TrialState },
-    namespace: string,
-  ): Promise<void> {
-    const trial = entry.object;
-    const full: Partial<TrialStatus> = { ...status, completionTime: this.now().toISOString() };
-    if (status.state !== 'Succeeded' && entry.view.intermediate.length === 0) {
-      const live = this.deps.tracker.collector(trial);
-      if (live) full.intermediate = live.intermediate();
-    }
-    await this.store.patchTrialStatus(namespace, trial.metadata.name, full);
-    this.deps.tracker.stop(trial);
-    this.judgedStep.delete(trial.metadata.uid ?? trial.metadata.name);
-    trial.status = { ...(trial.status ?? {}), ...full } as TrialStatus;
-    entry.view = {
-      ...entry.view,
-      state: status.state,
-      ...(status.state === 'Succeeded' && status.objective !== undefined ? { value: status.objective } : {}),
-      intermediate: full.intermediate ?? entry.view.intermediate,
-    };
-    if (status.state !== 'Succeeded') {
-      await this.store.deleteJob(namespace, trial.metadata.name);
-      const warn = status.state === 'Failed' || status.state === 'MetricsUnavailable';
-      this.deps.events.emit(
-        trial,
-        warn ? 'Warning' : 'Normal',
-        `Trial${status.state}`,
-        `${status.reason ?? status.state}: ${status.message ?? ''}`,
-      );
-    }
-  }
-
-  private async createTrial(
-    ps: ParsedStudy,
-    engine: StudyEngine,
-    index: number,
-    params: Assignment,
-  ): Promise<TrialEntry> {
+  private async createTrial(pass: StudyPass, index: number, params: Assignment): Promise<TrialEntry> {
+    const { ps, engine } = pass;
     const name = trialName(ps.metadata.name, index);
     const body: TrialObject = {
       apiVersion: API_GROUP_VERSION,
@@ -387,21 +227,12 @@ export class StudyReconciler {
       spec: { study: ps.metadata.name, index, parameters: engine.space.format(params) },
     };
     const { trial, created } = await this.store.createTrial(body);
-    if (!created) this.deps.logger.info({ trial: name }, 'adopted a trial created before a restart');
+    if (!created) pass.log.info({ trial: name }, 'adopted a trial created before a restart');
     return { object: trial, view: this.view(engine, trial) };
   }
 
-  private async createJob(ps: ParsedStudy, trial: TrialObject, log: Logger): Promise<void> {
-    const created = await this.store.createJob(buildTrialJob(ps, trial));
-    if (created) log.info({ trial: trial.metadata.name, params: trial.spec.parameters }, 'trial job created');
-  }
-
-  private async writeStatus(
-    ps: ParsedStudy,
-    engine: StudyEngine,
-    entries: TrialEntry[],
-    now: Date,
-  ): Promise<void> {
+  private async writeStatus(pass: StudyPass): Promise<void> {
+    const { ps, engine, entries } = pass;
     const views = entries.map((e) => e.view);
     const outcome = engine.outcome(views);
     const counts = countTrials(views);
@@ -409,7 +240,7 @@ export class StudyReconciler {
     const best = engine.best(views);
     const bestEntry = best && entries.find((e) => e.view.index === best.trial.index);
     const previous = ps.status;
-    const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
+    const stamp = pass.now.toISOString().replace(/\.\d+Z$/, 'Z');
     const status: StudyStatus = {
       phase,
       observedGeneration: ps.metadata.generation ?? 0,
@@ -465,10 +296,4 @@ export class StudyReconciler {
     await this.store.patchStudyStatus(study.metadata.namespace, study.metadata.name, status);
     this.deps.events.emit(study, 'Warning', 'InvalidSpec', message);
   }
-}
-
-function isFinished(job: V1Job): boolean {
-  return (job.status?.conditions ?? []).some(
-    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
 }
