@@ -150,7 +150,7 @@ async function runControllers(
   const tracker = new TrialMetricsTracker({
     kc: clients.kc,
     logger,
-    patchTrialStatus: (ns, name, status) => store.patchTrialStatus(ns, name, status),
+    recordProgress: (ns, name, values) => store.recordProgress(ns, name, values),
     onProgress: enqueue,
     onLogReconnect: () => metrics.logStreamReconnects.inc(),
   });

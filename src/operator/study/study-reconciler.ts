@@ -1,20 +1,22 @@
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Assignment } from '../../api/parameter.js';
-import { StudySpec, API_GROUP_VERSION, type StudyStatus } from '../../api/study.js';
+import { StudySpec, API_GROUP_VERSION } from '../../api/study.js';
 import { TERMINAL_TRIAL_STATES, type TrialState } from '../../api/trial.js';
 import { formatZodError } from '../../api/errors.js';
 import { SettingsError } from '../../engine/sampler.js';
-import { StudyEngine } from '../../engine/study-engine.js';
+import { StudyEngine, type PlannedTrial } from '../../engine/study-engine.js';
 import { trialName } from '../../engine/trial-template.js';
 import type { TrialView } from '../../engine/trial-view.js';
 import type { KubeClients } from '../kube/clients.js';
 import { objectKey, type ParsedStudy, type StudyObject, type TrialObject } from '../kube/resources.js';
 import type { EventRecorder } from '../events.js';
+import { errorMessage } from '../runtime/kube-errors.js';
 import { ownerReference, trialLabels } from '../trials/job-builder.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
+import { httpStatus, isTransient, retryAfterMs, StudyProblem } from './reconcile-errors.js';
 import type { SlotLedger } from './slot-ledger.js';
-import { countTrials, mergeConditions, sameStatus, studyConditions, studyPhase } from './study-status.js';
+import { StudyStatusWriter } from './status-writer.js';
 import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
 import { TrialStore } from './trial-store.js';
 
@@ -49,6 +51,7 @@ const stateOf = (t: TrialObject): TrialState => t.status?.state ?? 'Pending';
 export class StudyReconciler {
   private readonly store: TrialStore;
   private readonly trials: TrialLifecycle;
+  private readonly status: StudyStatusWriter;
   private readonly engines = new Map<string, { generation: number; engine: StudyEngine }>();
 
   constructor(private readonly deps: ReconcilerDeps) {
@@ -61,6 +64,7 @@ export class StudyReconciler {
       ...(deps.slots ? { slots: deps.slots } : {}),
       now: () => this.now(),
     });
+    this.status = new StudyStatusWriter(this.store, deps.events, deps.hooks?.trialCounts);
   }
 
   forget(key: string): void {
@@ -70,18 +74,44 @@ export class StudyReconciler {
   }
 
   async reconcile(namespace: string, name: string, triggeredAt?: number): Promise<ReconcileResult> {
-    const study = await this.store.getStudy(namespace, name);
-    if (!study || study.metadata.deletionTimestamp) {
-      this.forget(`${namespace}/${name}`);
-      return {};
+    let study: StudyObject | undefined;
+    try {
+      study = await this.store.getStudy(namespace, name);
+      if (!study || study.metadata.deletionTimestamp) {
+        this.forget(`${namespace}/${name}`);
+        return {};
+      }
+      const parsed = this.parse(study);
+      if (!parsed.ok) {
+        await this.status.reportInvalid(study, parsed.message, this.now());
+        return {};
+      }
+      const ps = { ...study, spec: parsed.engine.spec as StudySpec } as ParsedStudy;
+      return await this.drive(ps, parsed.engine, triggeredAt);
+    } catch (err) {
+      return this.recover(study, err);
     }
-    const parsed = this.parse(study);
-    if (!parsed.ok) {
-      await this.reportInvalid(study, parsed.message);
-      return {};
+  }
+
+  /**
+   * Transient errors are retried with backoff (after Retry-After when the apiserver gave one);
+   * anything else becomes the Study's Degraded condition and an Event instead of an endless
+   * retry that nobody sees.
+   */
+  private async recover(study: StudyObject | undefined, err: unknown): Promise<ReconcileResult> {
+    if (isTransient(err)) {
+      const wait = retryAfterMs(err);
+      if (wait !== undefined) return { requeueAfterMs: wait };
+      throw err;
     }
-    const ps = { ...study, spec: parsed.engine.spec as StudySpec } as ParsedStudy;
-    return this.drive(ps, parsed.engine, triggeredAt);
+    if (!study) throw err;
+    const problem = err instanceof StudyProblem ? err : new StudyProblem('ReconcileError', errorMessage(err));
+    this.deps.logger.warn(
+      { study: objectKey(study), reason: problem.reason, err: problem.message },
+      'reconcile cannot go on; recorded on the study',
+    );
+    await this.status.reportProblem(study, problem, this.now());
+    return {};
   }
 
   /** One pass over the study: advance its trials, start or stop trials, write its status. */
@@ -93,15 +123,15 @@ export class StudyReconciler {
       this.store.listPods(namespace, name),
     ]);
     let requeueAfterMs: number | undefined;
+    const { entries, misfit } = this.entries(engine, trialObjects);
     const pass: StudyPass = {
       ps,
       engine,
-      entries: trialObjects
-        .map((o) => ({ object: o, view: this.view(engine, o) }))
-        .sort((a, b) => a.view.index - b.view.index),
+      entries,
       now: this.now(),
       log: this.deps.logger.child({ study: `${namespace}/${name}` }),
       requeueIn: (ms) => (requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(50, ms))),
+      ...(misfit ? { problem: misfit } : {}),
     };
     this.syncActive(objectKey(ps), pass.entries);
     const jobsByName = new Map<string, V1Job>(jobs.map((j) => [j.metadata?.name as string, j]));
@@ -112,8 +142,8 @@ export class StudyReconciler {
     }
     const outcome = engine.outcome(pass.entries.map((e) => e.view));
     if (outcome.done) await this.stopActive(pass, `the study finished: ${outcome.message}`);
-    else await this.startTrials(pass, freed > 0 ? triggeredAt : undefined);
-    await this.writeStatus(pass);
+    else if (!misfit) await this.startTrials(pass, freed > 0 ? triggeredAt : undefined);
+    await this.status.write(pass);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
   }
 
@@ -143,25 +173,42 @@ export class StudyReconciler {
     const free = pass.engine.freeSlots(views);
     const wanted = this.deps.slots ? this.deps.slots.available(studyKey, free) : free;
     if (wanted === 0) return;
-    const planStart = performance.now();
-    const planned = await pass.engine.plan(views, wanted);
-    if (planned.length === 0) return;
-    this.deps.hooks?.suggestionSeconds?.(pass.ps.spec.algorithm.name, (performance.now() - planStart) / 1000);
+    const planned = await this.plan(pass, views, wanted);
     for (const p of planned) {
       const trialKey = `${pass.ps.metadata.namespace}/${trialName(pass.ps.metadata.name, p.index)}`;
       if (this.deps.slots && !this.deps.slots.reserve(studyKey, trialKey)) break;
-      let entry: TrialEntry;
-      try {
-        entry = await this.createTrial(pass, p.index, p.params);
-      } catch (err) {
+      const entry = await this.createTrial(pass, p.index, p.params).catch((err: unknown) => {
         this.deps.slots?.release(trialKey);
         throw err;
+      });
+      if (!entry) {
+        this.deps.slots?.release(trialKey);
+        break;
       }
       pass.entries.push(entry);
       await this.trials.createJob(pass, entry);
     }
-    if (refillTriggeredAt !== undefined)
+    if (planned.length > 0 && refillTriggeredAt !== undefined)
       this.deps.hooks?.slotRefillSeconds?.((Date.now() - refillTriggeredAt) / 1000);
+  }
+
+  /** The sampler's suggestions; a sampler that throws blocks the study visibly (PlanFailed). */
+  private async plan(pass: StudyPass, views: TrialView[], wanted: number): Promise<PlannedTrial[]> {
+    const algorithm = pass.ps.spec.algorithm.name;
+    const started = performance.now();
+    let planned: PlannedTrial[];
+    try {
+      planned = await pass.engine.plan(views, wanted);
+    } catch (err) {
+      pass.problem ??= new StudyProblem(
+        'PlanFailed',
+        `the ${algorithm} sampler could not suggest trials: ${errorMessage(err)}`,
+      );
+      return [];
+    }
+    if (planned.length > 0)
+      this.deps.hooks?.suggestionSeconds?.(algorithm, (performance.now() - started) / 1000);
+    return planned;
   }
 
   private now(): Date {
@@ -192,12 +239,35 @@ export class StudyReconciler {
     }
   }
 
-  private view(engine: StudyEngine, o: TrialObject): TrialView {
+  /**
+   * The trials as the engine sees them. A trial whose parameters the spec no longer accepts (an
+   * edit of spec.parameters on a live study) cannot be given to a sampler: it stays in the
+   * counts, but no new trial is planned until the spec fits the history again.
+   */
+  private entries(
+    engine: StudyEngine,
+    objects: TrialObject[],
+  ): { entries: TrialEntry[]; misfit?: StudyProblem } {
+    const misfits: string[] = [];
+    const entries = objects
+      .map((o) => ({ object: o, view: this.view(engine, o, misfits) }))
+      .sort((a, b) => a.view.index - b.view.index);
+    if (misfits.length === 0) return { entries };
+    const more = misfits.length > 1 ? ` (and ${misfits.length - 1} more trials)` : '';
+    const message =
+      `${misfits[0]}${more}; no new trials can be planned from this history. ` +
+      'spec.parameters must not change once a study has trials: restore the previous parameters, or start a new Study';
+    return { entries, misfit: new StudyProblem('HistoryIncompatible', message) };
+  }
+
+  private view(engine: StudyEngine, o: TrialObject, misfits: string[]): TrialView {
     let params: Assignment;
     try {
       params = engine.space.parse(o.spec.parameters);
-    } catch {
-      // The spec's parameters changed after this trial ran; keep it in the count with what it had.
+    } catch (err) {
+      misfits.push(
+        `trial ${o.metadata.name} ${JSON.stringify(o.spec.parameters)} does not fit spec.parameters: ${(err as Error).message}`,
+      );
       params = Object.fromEntries(
         Object.entries(o.spec.parameters).map(([k, v]) => [k, Number.isFinite(Number(v)) ? Number(v) : v]),
       );
@@ -212,7 +282,11 @@ export class StudyReconciler {
     };
   }
 
-  private async createTrial(pass: StudyPass, index: number, params: Assignment): Promise<TrialEntry> {
+  private async createTrial(
+    pass: StudyPass,
+    index: number,
+    params: Assignment,
+  ): Promise<TrialEntry | undefined> {
     const { ps, engine } = pass;
     const name = trialName(ps.metadata.name, index);
     const body: TrialObject = {
@@ -226,74 +300,19 @@ export class StudyReconciler {
       },
       spec: { study: ps.metadata.name, index, parameters: engine.space.format(params) },
     };
-    const { trial, created } = await this.store.createTrial(body);
-    if (!created) pass.log.info({ trial: name }, 'adopted a trial created before a restart');
-    return { object: trial, view: this.view(engine, trial) };
-  }
-
-  private async writeStatus(pass: StudyPass): Promise<void> {
-    const { ps, engine, entries } = pass;
-    const views = entries.map((e) => e.view);
-    const outcome = engine.outcome(views);
-    const counts = countTrials(views);
-    const phase = studyPhase(outcome, ps.spec.suspend, views);
-    const best = engine.best(views);
-    const bestEntry = best && entries.find((e) => e.view.index === best.trial.index);
-    const previous = ps.status;
-    const stamp = pass.now.toISOString().replace(/\.\d+Z$/, 'Z');
-    const status: StudyStatus = {
-      phase,
-      observedGeneration: ps.metadata.generation ?? 0,
-      conditions: mergeConditions(
-        previous?.conditions,
-        studyConditions(phase, outcome, counts),
-        stamp,
-        ps.metadata.generation,
-      ),
-      trials: counts,
-      ...(bestEntry && best
-        ? {
-            bestTrial: {
-              name: bestEntry.object.metadata.name,
-              index: best.trial.index,
-              parameters: bestEntry.object.spec.parameters,
-              value: best.value,
-              ...(bestEntry.object.status?.metrics ? { metrics: bestEntry.object.status.metrics } : {}),
-            },
-          }
-        : {}),
-      startTime: previous?.startTime ?? stamp,
-      ...(outcome.done ? { completionTime: previous?.completionTime ?? stamp } : {}),
-    };
-    this.deps.hooks?.trialCounts?.(ps.metadata.namespace, ps.metadata.name, counts);
-    if (sameStatus(previous, status)) return;
-    await this.store.patchStudyStatus(ps.metadata.namespace, ps.metadata.name, status);
-    if (previous?.phase !== phase && (phase === 'Succeeded' || phase === 'Failed')) {
-      const message = outcome.done ? outcome.message : phase;
-      this.deps.events.emit(ps, phase === 'Succeeded' ? 'Normal' : 'Warning', `Study${phase}`, message);
+    let result: { trial: TrialObject; created: boolean };
+    try {
+      result = await this.store.createTrial(body);
+    } catch (err) {
+      if (httpStatus(err) === undefined || isTransient(err)) throw err;
+      // E.g. a name too long for the label it becomes (63 characters): every later trial would fail the same way.
+      pass.problem ??= new StudyProblem(
+        'TrialRejected',
+        `could not create Trial ${name}: ${errorMessage(err)}`,
+      );
+      return undefined;
     }
-  }
-
-  private async reportInvalid(study: StudyObject, message: string): Promise<void> {
-    const stamp = this.now()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z');
-    const status: StudyStatus = {
-      ...(study.status ?? {}),
-      phase: 'Failed',
-      observedGeneration: study.metadata.generation ?? 0,
-      conditions: mergeConditions(
-        study.status?.conditions,
-        [
-          { type: 'Running', status: 'False', reason: 'InvalidSpec', message },
-          { type: 'Failed', status: 'True', reason: 'InvalidSpec', message },
-        ],
-        stamp,
-        study.metadata.generation,
-      ),
-    };
-    if (sameStatus(study.status, status)) return;
-    await this.store.patchStudyStatus(study.metadata.namespace, study.metadata.name, status);
-    this.deps.events.emit(study, 'Warning', 'InvalidSpec', message);
+    if (!result.created) pass.log.info({ trial: name }, 'adopted a trial created before a restart');
+    return { object: result.trial, view: this.view(engine, result.trial, []) };
   }
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
@@ -18,7 +19,9 @@ import { finalFromLogs, finalFromStatus } from '../trials/final-metrics.js';
 import { buildTrialJob } from '../trials/job-builder.js';
 import { observeJob, type JobObservation } from '../trials/job-observation.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
+import { httpStatus, isTransient, StudyProblem } from './reconcile-errors.js';
 import type { SlotLedger } from './slot-ledger.js';
+import { fitText, MAX_MESSAGE, MAX_REASON } from './text-limits.js';
 import type { TrialStore } from './trial-store.js';
 
 export interface TrialEntry {
@@ -34,6 +37,8 @@ export interface StudyPass {
   now: Date;
   log: Logger;
   requeueIn(ms: number): void;
+  /** The first problem this pass met that retrying cannot fix; shown on the Study. */
+  problem?: StudyProblem;
 }
 
 export interface TrialLifecycleDeps {
@@ -46,6 +51,9 @@ export interface TrialLifecycleDeps {
 }
 
 type Ending = Partial<TrialStatus> & { state: TrialState };
+
+const FINAL_LOG_ATTEMPTS = 3;
+const FINAL_LOG_RETRY_MS = 500;
 
 /**
  * One trial's way from Pending to a terminal state, decided from its Job and pods as they are
@@ -82,13 +90,27 @@ export class TrialLifecycle {
     }
   }
 
-  async createJob(pass: StudyPass, entry: TrialEntry): Promise<void> {
+  /**
+   * Creates the trial's Job; true when the apiserver rejected it (quota, admission, an invalid
+   * template) and the trial ended Failed/JobRejected, since retrying would be rejected again.
+   */
+  async createJob(pass: StudyPass, entry: TrialEntry): Promise<boolean> {
     const trial = entry.object;
-    const created = await this.deps.store.createJob(buildTrialJob(pass.ps, trial));
+    let created: boolean;
+    try {
+      created = await this.deps.store.createJob(buildTrialJob(pass.ps, trial));
+    } catch (err) {
+      if (httpStatus(err) === undefined || isTransient(err)) throw err;
+      const message = `the apiserver rejected the trial's Job: ${errorMessage(err)}`;
+      await this.end(entry, { state: 'Failed', reason: 'JobRejected', message });
+      pass.problem ??= new StudyProblem('JobRejected', `trial ${trial.metadata.name}: ${message}`);
+      return true;
+    }
     if (created)
       pass.log.info({ trial: trial.metadata.name, params: trial.spec.parameters }, 'trial job created');
     // Recorded so that a Job that later disappears is known to have existed (see withoutJob).
     await this.patch(entry, { jobName: trial.metadata.name });
+    return false;
   }
 
   /** Stops following trials that are no longer active, and forgets their pruning progress. */
@@ -100,14 +122,20 @@ export class TrialLifecycle {
   /** Records a terminal state first, then stops the Job: a crash in between leaves a terminal trial whose Job the next reconcile deletes. */
   async end(entry: TrialEntry, status: Ending): Promise<void> {
     const trial = entry.object;
-    const full: Partial<TrialStatus> = { ...status, completionTime: this.deps.now().toISOString() };
+    const full: Partial<TrialStatus> = {
+      ...status,
+      ...(status.reason !== undefined ? { reason: fitText(status.reason, MAX_REASON) } : {}),
+      ...(status.message !== undefined ? { message: fitText(status.message, MAX_MESSAGE) } : {}),
+      completionTime: this.deps.now().toISOString(),
+    };
     if (!status.intermediate && entry.view.intermediate.length === 0) {
       const live = this.deps.tracker.collector(trial);
       if (live) full.intermediate = live.intermediate();
     }
+    // Stopped first, so no value the tracker had not yet written lands after the terminal state.
+    this.forget(objectKey(trial));
     await this.patch(entry, full);
     this.deps.slots?.release(objectKey(trial));
-    this.forget(objectKey(trial));
     entry.view = {
       ...entry.view,
       state: status.state,
@@ -138,10 +166,7 @@ export class TrialLifecycle {
    * this operator just created is never missing from it.
    */
   private async withoutJob(pass: StudyPass, entry: TrialEntry, job: V1Job | undefined): Promise<boolean> {
-    if (!job && !entry.object.status?.jobName) {
-      await this.createJob(pass, entry);
-      return false;
-    }
+    if (!job && !entry.object.status?.jobName) return this.createJob(pass, entry);
     const name = entry.object.status?.jobName ?? entry.object.metadata.name;
     await this.end(entry, {
       state: 'Failed',
@@ -254,7 +279,12 @@ export class TrialLifecycle {
     return true;
   }
 
-  /** From the finished pod's whole log when it can be read, else from what was seen live. */
+  /**
+   * From the finished pod's whole log when it can be read, else from what was seen live. Only a
+   * log that is gone for good (404/410) falls back; a transient failure is retried a few times
+   * and then fails the reconcile, which is retried with backoff: it must never turn a finished
+   * trial into MetricsUnavailable.
+   */
   private async finalValues(
     pass: StudyPass,
     trial: TrialObject,
@@ -264,29 +294,45 @@ export class TrialLifecycle {
     const live = this.deps.tracker.collector(trial);
     const fromLive = () => ({ result: live ? live.final() : finalFromStatus(spec, trial.status) });
     if (spec.metrics.source === 'prometheus' || !pod?.metadata?.name) return fromLive();
-    try {
-      return await finalFromLogs(
-        this.deps.clients.kc,
-        spec,
-        trial.metadata.namespace,
-        pod.metadata.name,
-        primaryContainer(spec.trialTemplate).name,
-      );
-    } catch (err) {
-      pass.log.warn(
-        { trial: trial.metadata.name, err: errorMessage(err) },
-        'could not read the final log; using values seen live',
-      );
-      return fromLive();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await finalFromLogs(
+          this.deps.clients.kc,
+          spec,
+          trial.metadata.namespace,
+          pod.metadata.name,
+          primaryContainer(spec.trialTemplate).name,
+        );
+      } catch (err) {
+        const gone = httpStatus(err) === 404 || httpStatus(err) === 410;
+        if (!gone && isTransient(err)) {
+          if (attempt >= FINAL_LOG_ATTEMPTS) throw err;
+          await sleep(FINAL_LOG_RETRY_MS * attempt);
+          continue;
+        }
+        pass.log.warn(
+          { trial: trial.metadata.name, err: errorMessage(err) },
+          'the final log cannot be read; using values seen live',
+        );
+        return fromLive();
+      }
     }
   }
 
+  /**
+   * Every write is conditional on the Trial being as it was read (resourceVersion): a decision
+   * taken from a stale view fails with 409, and the reconcile reads again and decides again.
+   */
   private async patch(entry: TrialEntry, status: Partial<TrialStatus>): Promise<void> {
-    const trial = entry.object;
+    const { metadata } = entry.object;
     // A new Trial has no status yet, and a status must have a state.
-    const full = { state: trial.status?.state ?? entry.view.state, ...status };
-    await this.deps.store.patchTrialStatus(trial.metadata.namespace, trial.metadata.name, full);
-    trial.status = { ...(trial.status ?? {}), ...full } as TrialStatus;
+    const full = { state: entry.object.status?.state ?? entry.view.state, ...status };
+    entry.object = await this.deps.store.patchTrialStatus(
+      metadata.namespace,
+      metadata.name,
+      full,
+      metadata.resourceVersion,
+    );
   }
 }
 

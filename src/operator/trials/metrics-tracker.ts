@@ -2,7 +2,7 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { TrialStatus } from '../../api/trial.js';
 import { MetricCollector } from '../../metrics/collector.js';
-import { isNotFound } from '../runtime/kube-errors.js';
+import { isNotFound, statusCode } from '../runtime/kube-errors.js';
 import { objectKey, type ParsedStudy, type TrialObject } from '../kube/resources.js';
 import { LogFollower } from './log-follower.js';
 import { PrometheusPoller } from './prometheus-poller.js';
@@ -10,7 +10,12 @@ import { PrometheusPoller } from './prometheus-poller.js';
 export interface MetricsTrackerDeps {
   kc: KubeConfig;
   logger: Logger;
-  patchTrialStatus(namespace: string, name: string, status: Partial<TrialStatus>): Promise<void>;
+  /** Writes the latest values of a trial that is still Running (422 once it is not). */
+  recordProgress(
+    namespace: string,
+    name: string,
+    values: Pick<TrialStatus, 'intermediate' | 'metrics'>,
+  ): Promise<void>;
   /** Called after new values are persisted, so the study is reconciled (pruning decisions). */
   onProgress(studyKey: string): void;
   onLogReconnect?(): void;
@@ -130,15 +135,15 @@ export class TrialMetricsTracker {
       entry.lastFlush = Date.now();
       const final = entry.collector.latest();
       this.deps
-        .patchTrialStatus(trial.metadata.namespace, trial.metadata.name, {
+        .recordProgress(trial.metadata.namespace, trial.metadata.name, {
           intermediate: entry.collector.intermediate(),
           ...(Object.keys(final).length ? { metrics: final } : {}),
         })
         .then(
           () => this.deps.onProgress(entry.studyKey),
           (err: unknown) => {
-            if (isNotFound(err)) {
-              // The Trial was deleted: nothing is left to record into.
+            if (isNotFound(err) || statusCode(err) === 422) {
+              // The Trial was deleted, or has ended: nothing is left to record.
               if (this.tracked.get(key) === entry) this.stopKey(key);
               return;
             }

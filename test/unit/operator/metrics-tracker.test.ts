@@ -49,7 +49,7 @@ describe('trial metrics tracker', () => {
     const t = new TrialMetricsTracker({
       kc: api.kc,
       logger: memoryLogger().logger,
-      patchTrialStatus: (_ns, _name, status) => patch(status),
+      recordProgress: (_ns, _name, values) => patch(values),
       onProgress: () => {},
       flushIntervalMs: 5,
     });
@@ -74,6 +74,18 @@ describe('trial metrics tracker', () => {
     const t = tracker(async () => {
       writes++;
       throw apiError(404);
+    });
+    t.ensure(study, trial, pod('attempt-1'), 'trainer');
+    await until(() => t.trackedKeys('ns/demo').length === 0 || writes >= 2);
+    assert.equal(writes, 1);
+    assert.deepEqual(t.trackedKeys('ns/demo'), []);
+  });
+
+  it('stops once the trial is no longer Running (the conditional write answers 422)', async () => {
+    let writes = 0;
+    const t = tracker(async () => {
+      writes++;
+      throw apiError(422);
     });
     t.ensure(study, trial, pod('attempt-1'), 'trainer');
     await until(() => t.trackedKeys('ns/demo').length === 0 || writes >= 2);

@@ -9,7 +9,9 @@ import { createEventRecorder } from '../../../src/operator/events.js';
 import { StudyReconciler } from '../../../src/operator/study/study-reconciler.js';
 import { TrialMetricsTracker } from '../../../src/operator/trials/metrics-tracker.js';
 import { specInput } from '../../support/specs.js';
-import { startFakeApi, type FakeApi } from './support/fake-api.js';
+import { httpStatus } from '../../../src/operator/study/reconcile-errors.js';
+import { SlotLedger } from '../../../src/operator/study/slot-ledger.js';
+import { sendJson, sendStatus, startFakeApi, type FakeApi } from './support/fake-api.js';
 import { emptyWorld, jobWithPod, serveStudy, type StudyWorld } from './support/fake-study-api.js';
 import { memoryLogger } from './support/logger.js';
 
@@ -40,11 +42,22 @@ function trialObject(index: number, status?: TrialObject['status']): TrialObject
   };
 }
 
+const until = async (cond: () => boolean) => {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+};
+const trialNamed = (world: StudyWorld, name: string) => world.trials.find((t) => t.metadata.name === name);
+const condition = (world: StudyWorld, type: string) =>
+  world.study.status?.conditions?.find((c) => c.type === type);
+const LOG = '2026-01-01T00:00:01Z epoch=1 loss=0.5\n2026-01-01T00:00:02Z epoch=2 loss=0.25\n';
+const LOGS = /^\/api\/v1\/namespaces\/ns\/pods\/[^/]+\/log$/;
+const COMPLETE = [{ type: 'Complete', status: 'True' }];
+
 describe('study reconciler error paths', () => {
   let api: FakeApi;
   let world: StudyWorld;
   let tracker: TrialMetricsTracker;
   let reconciler: StudyReconciler;
+  let slots: SlotLedger;
 
   before(async () => (api = await startFakeApi()));
   after(() => api.close());
@@ -56,14 +69,16 @@ describe('study reconciler error paths', () => {
     tracker = new TrialMetricsTracker({
       kc: api.kc,
       logger,
-      patchTrialStatus: async () => {},
+      recordProgress: async () => {},
       onProgress: () => {},
     });
+    slots = new SlotLedger(10);
     reconciler = new StudyReconciler({
       clients,
       tracker,
       events: createEventRecorder(clients.core, logger),
       logger,
+      slots,
     });
   });
   afterEach(() => tracker.stopAll());
@@ -78,5 +93,140 @@ describe('study reconciler error paths', () => {
     world.jobs = [];
     await reconciler.reconcile('ns', 'demo');
     assert.deepEqual(tracker.trackedKeys('ns/demo'), []);
+  });
+
+  it('retries a final log read that fails with 503, and the trial still succeeds with its values', async () => {
+    world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+    jobWithPod(world, 'demo-0', 'Succeeded', COMPLETE);
+    let reads = 0;
+    api.route('GET', LOGS, (_req, res) => {
+      if (++reads <= 2) return sendStatus(res, 503, 'ServiceUnavailable', 'etcd leader changed');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(LOG);
+    });
+    await reconciler.reconcile('ns', 'demo');
+    const trial = trialNamed(world, 'demo-0');
+    assert.equal(trial?.status?.state, 'Succeeded', `${trial?.status?.reason}: ${trial?.status?.message}`);
+    assert.equal(trial?.status?.objective, 0.25);
+    assert.equal(reads, 3);
+  });
+
+  it('leaves a finished trial undecided while its log answers 503, and gives up only once it is gone (404)', async () => {
+    world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+    jobWithPod(world, 'demo-0', 'Succeeded', COMPLETE);
+    api.route('GET', LOGS, (_req, res) =>
+      sendStatus(res, 503, 'ServiceUnavailable', 'apiserver is shutting down'),
+    );
+    await assert.rejects(reconciler.reconcile('ns', 'demo'), (err) => httpStatus(err) === 503);
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Running');
+    api.route('GET', LOGS, (_req, res) => sendStatus(res, 404, 'NotFound', 'pods "demo-0-pod" not found'));
+    await reconciler.reconcile('ns', 'demo');
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'MetricsUnavailable');
+  });
+
+  it('never writes a decision over a trial that changed since it was read (409), and decides again', async () => {
+    world.study = studyObject({ objective: { metric: 'loss', goal: 'minimize', target: 0.5 } });
+    world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+    world.trials.push(trialObject(1, { state: 'Succeeded', objective: 0.1, metrics: { loss: 0.1 } }));
+    jobWithPod(world, 'demo-0', 'Running');
+    world.logs['demo-0-pod'] = '';
+    // The list this reconcile reads is stale: meanwhile another writer recorded demo-0 as Succeeded.
+    const stale = structuredClone(world.trials);
+    const current = trialNamed(world, 'demo-0')!;
+    current.status = { state: 'Succeeded', objective: 0.3, metrics: { loss: 0.3 } };
+    current.metadata.resourceVersion = '7';
+    api.route('GET', /\/trials$/, (_req, res) => sendJson(res, 200, { items: stale }));
+    await assert.rejects(reconciler.reconcile('ns', 'demo'), (err: { code?: number }) => err.code === 409);
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Succeeded');
+    api.route('GET', /\/trials$/, (_req, res) => sendJson(res, 200, { items: world.trials }));
+    await reconciler.reconcile('ns', 'demo');
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Succeeded');
+    assert.equal(world.study.status?.phase, 'Succeeded');
+  });
+
+  it('waits as long as a 429 asks (Retry-After) instead of failing the reconcile', async () => {
+    api.route('GET', /\/trials$/, (_req, res) =>
+      sendStatus(res, 429, 'TooManyRequests', 'the server has received too many requests', {
+        'retry-after': '3',
+      }),
+    );
+    assert.deepEqual(await reconciler.reconcile('ns', 'demo'), { requeueAfterMs: 3000 });
+  });
+
+  for (const [code, reason, message] of [
+    [
+      422,
+      'Invalid',
+      'Job.batch "demo-0" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always"',
+    ],
+    [
+      403,
+      'Forbidden',
+      'jobs.batch "demo-0" is forbidden: exceeded quota: jobs, requested: count/jobs.batch=1',
+    ],
+  ] as const) {
+    it(`ends a trial whose Job the apiserver rejects (${code}) as Failed/JobRejected, visible on the Study`, async () => {
+      world.study = studyObject({ maxFailedTrials: 0 });
+      api.route('POST', /\/jobs$/, (_req, res) => sendStatus(res, code, reason, message));
+      await reconciler.reconcile('ns', 'demo');
+      const trial = trialNamed(world, 'demo-0');
+      assert.equal(trial?.status?.state, 'Failed');
+      assert.equal(trial?.status?.reason, 'JobRejected');
+      assert.ok(trial?.status?.message?.includes(message), trial?.status?.message);
+      const degraded = condition(world, 'Degraded');
+      assert.equal(degraded?.status, 'True');
+      assert.equal(degraded?.reason, 'JobRejected');
+      assert.match(condition(world, 'Failed')?.message ?? '', /last failure: demo-0: JobRejected: /);
+      await until(() => world.events.some((e) => e.reason === 'JobRejected'));
+      assert.equal(slots.inUse, 0, 'the rejected trial still holds a slot');
+    });
+  }
+
+  it('records a Trial the apiserver rejects (a derived name over 63 characters) on the Study and frees its slot', async () => {
+    api.route('POST', /\/trials$/, (_req, res) =>
+      sendStatus(
+        res,
+        422,
+        'Invalid',
+        'Trial.kubetune.io "x" is invalid: metadata.labels: Invalid value: must be no more than 63 characters',
+      ),
+    );
+    assert.deepEqual(await reconciler.reconcile('ns', 'demo'), {});
+    const degraded = condition(world, 'Degraded');
+    assert.equal(degraded?.reason, 'TrialRejected');
+    assert.match(degraded?.message ?? '', /could not create Trial demo-0: .*no more than 63 characters/);
+    assert.equal(slots.inUse, 0);
+    await until(() => world.events.some((e) => e.reason === 'TrialRejected'));
+  });
+
+  it('plans nothing from a history that spec.parameters no longer fits, says why, and still finishes running trials', async () => {
+    world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+    world.trials[0]!.spec.parameters = { lr: '0.5' };
+    jobWithPod(world, 'demo-0', 'Succeeded', COMPLETE);
+    world.logs['demo-0-pod'] = LOG;
+    await reconciler.reconcile('ns', 'demo');
+    assert.equal(world.trials.length, 1, 'a trial was planned from an incompatible history');
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Succeeded');
+    const degraded = condition(world, 'Degraded');
+    assert.equal(degraded?.reason, 'HistoryIncompatible');
+    assert.match(
+      degraded?.message ?? '',
+      /trial demo-0 .* does not fit spec\.parameters: parameter learning_rate is missing/,
+    );
+    await until(() => world.events.some((e) => e.reason === 'HistoryIncompatible'));
+  });
+
+  it('records any other error that retrying cannot fix (403) as Degraded with an Event', async () => {
+    api.route('GET', /\/pods$/, (_req, res) =>
+      sendStatus(res, 403, 'Forbidden', 'pods is forbidden: User "kubetune" cannot list resource "pods"'),
+    );
+    assert.deepEqual(await reconciler.reconcile('ns', 'demo'), {});
+    const degraded = condition(world, 'Degraded');
+    assert.equal(degraded?.reason, 'ReconcileError');
+    assert.match(degraded?.message ?? '', /HTTP 403: pods is forbidden/);
+    await until(() => world.events.some((e) => e.reason === 'ReconcileError'));
+    const events = world.events.length;
+    await reconciler.reconcile('ns', 'demo');
+    assert.equal(world.events.length, events, 'the same problem was announced twice');
   });
 });
