@@ -19,6 +19,7 @@ import { finalFromLogs, finalFromStatus } from '../trials/final-metrics.js';
 import { buildTrialJob } from '../trials/job-builder.js';
 import { observeJob, type JobObservation } from '../trials/job-observation.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
+import { PruneJudge } from './prune-judge.js';
 import { httpStatus, isTransient, StudyProblem } from './reconcile-errors.js';
 import type { SlotLedger } from './slot-ledger.js';
 import { fitText, MAX_MESSAGE, MAX_REASON } from './text-limits.js';
@@ -61,8 +62,7 @@ const FINAL_LOG_RETRY_MS = 500;
  * between two steps is repaired by the next reconcile.
  */
 export class TrialLifecycle {
-  /** Last step each running trial was judged at: pruners judge a new report once, not every reconcile. */
-  private readonly judgedStep = new Map<string, number>();
+  private readonly pruning = new PruneJudge();
 
   constructor(private readonly deps: TrialLifecycleDeps) {}
 
@@ -116,7 +116,7 @@ export class TrialLifecycle {
   /** Stops following trials that are no longer active, and forgets their pruning progress. */
   forget(trialKey: string): void {
     this.deps.tracker.stopKey(trialKey);
-    this.judgedStep.delete(trialKey);
+    this.pruning.forget(trialKey);
   }
 
   /** Records a terminal state first, then stops the Job: a crash in between leaves a terminal trial whose Job the next reconcile deletes. */
@@ -240,11 +240,10 @@ export class TrialLifecycle {
   }
 
   private async judge(pass: StudyPass, entry: TrialEntry): Promise<boolean> {
-    const lastStep = entry.view.intermediate.at(-1)?.step;
-    const key = objectKey(entry.object);
-    if (lastStep === undefined || this.judgedStep.get(key) === lastStep) return false;
-    this.judgedStep.set(key, lastStep);
-    const decision = pass.engine.prune(
+    const decision = this.pruning.judge(
+      pass.engine,
+      objectKey(entry.object),
+      entry.object.status?.podName ?? '',
       entry.view,
       pass.entries.map((e) => e.view),
     );
