@@ -76,6 +76,7 @@ export class TrialLifecycle {
     const obs = observeJob(
       job,
       pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === job.metadata?.uid)),
+      primaryContainer(pass.ps.spec.trialTemplate).name,
     );
     switch (obs.phase) {
       case 'Pending':
@@ -206,7 +207,7 @@ export class TrialLifecycle {
     this.deps.tracker.ensure(pass.ps, entry.object, obs.pod, container);
     const timeout = pass.ps.spec.trialTimeoutSeconds;
     if (timeout !== undefined) {
-      const ran = pass.now.getTime() - obs.startedAt.getTime();
+      const ran = (obs.finishedAt ?? pass.now).getTime() - obs.startedAt.getTime();
       if (ran >= timeout * 1000) {
         await this.end(entry, {
           state: 'Failed',
@@ -215,7 +216,8 @@ export class TrialLifecycle {
         });
         return true;
       }
-      pass.requeueIn(timeout * 1000 - ran);
+      // A finished pod cannot run out of time; the Job's verdict brings the next reconcile.
+      if (!obs.finishedAt) pass.requeueIn(timeout * 1000 - ran);
     }
     return this.judge(pass, entry);
   }

@@ -2,7 +2,12 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 
 export type JobObservation =
   | { phase: 'Pending'; since: Date; unschedulable?: string }
-  | { phase: 'Running'; pod: V1Pod; startedAt: Date }
+  /**
+   * `startedAt`: when the trial's container started (not when the pod was accepted: a slow image
+   * pull or process start is not running time). `finishedAt`: set once the pod has succeeded but
+   * the Job has not yet said so; the trial ran until then, not until whenever it is looked at.
+   */
+  | { phase: 'Running'; pod: V1Pod; startedAt: Date; finishedAt?: Date }
   | { phase: 'Succeeded'; pod?: V1Pod }
   | { phase: 'Failed'; pod?: V1Pod; reason: string; message: string };
 
@@ -61,8 +66,21 @@ function pendingSince(job: V1Job, current: V1Pod | undefined): Date {
   return created ? new Date(created) : new Date();
 }
 
-/** Where a trial's Job stands, judged from the Job's conditions and its current pod. */
-export function observeJob(job: V1Job, pods: V1Pod[]): JobObservation {
+function runTimes(pod: V1Pod, container: string | undefined): { startedAt: Date; finishedAt?: Date } {
+  const status = pod.status?.containerStatuses?.find((s) => s.name === container);
+  const started = status?.state?.running?.startedAt ?? status?.state?.terminated?.startedAt;
+  const finished = pod.status?.phase === 'Succeeded' ? status?.state?.terminated?.finishedAt : undefined;
+  return {
+    startedAt: new Date(started ?? pod.status?.startTime ?? Date.now()),
+    ...(finished ? { finishedAt: new Date(finished) } : {}),
+  };
+}
+
+/**
+ * Where a trial's Job stands, judged from the Job's conditions and its current pod; `container`
+ * is the trial's primary container, whose run times count.
+ */
+export function observeJob(job: V1Job, pods: V1Pod[], container?: string): JobObservation {
   const pod = pods.find((p) => p.status?.phase === 'Succeeded') ?? newest(pods);
   if (condition(job, 'Complete') || condition(job, 'SuccessCriteriaMet'))
     return { phase: 'Succeeded', ...(pod ? { pod } : {}) };
@@ -80,7 +98,7 @@ export function observeJob(job: V1Job, pods: V1Pod[]): JobObservation {
   const stuck = podFailure(current);
   if (stuck && current?.status?.phase === 'Pending') return { phase: 'Failed', pod: current, ...stuck };
   if (current?.status?.phase === 'Running' || current?.status?.phase === 'Succeeded') {
-    return { phase: 'Running', pod: current, startedAt: new Date(current.status.startTime ?? Date.now()) };
+    return { phase: 'Running', pod: current, ...runTimes(current, container) };
   }
   const scheduled = current?.status?.conditions?.find((c) => c.type === 'PodScheduled');
   const since = pendingSince(job, current);

@@ -229,4 +229,65 @@ describe('study reconciler error paths', () => {
     await reconciler.reconcile('ns', 'demo');
     assert.equal(world.events.length, events, 'the same problem was announced twice');
   });
+
+  describe('trialTimeoutSeconds', () => {
+    const now = new Date('2026-01-01T00:01:00Z');
+    const ago = (s: number) => new Date(now.getTime() - s * 1000);
+    const timedReconciler = () =>
+      new StudyReconciler({
+        clients: makeClients(api.kc),
+        tracker,
+        events: { emit() {} },
+        logger: memoryLogger().logger,
+        now: () => now,
+      });
+
+    it('does not time out a trial whose pod finished in time while the Job has not yet said so', async () => {
+      world.study = studyObject({ trialTimeoutSeconds: 4 });
+      world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+      const pod = jobWithPod(world, 'demo-0', 'Succeeded');
+      pod.status = {
+        phase: 'Succeeded',
+        startTime: ago(10),
+        containerStatuses: [
+          {
+            name: 'trainer',
+            ready: false,
+            restartCount: 0,
+            image: 'x',
+            imageID: 'x',
+            state: { terminated: { exitCode: 0, startedAt: ago(9), finishedAt: ago(8) } },
+          },
+        ],
+      };
+      world.logs['demo-0-pod'] = LOG;
+      await timedReconciler().reconcile('ns', 'demo');
+      const trial = trialNamed(world, 'demo-0');
+      assert.equal(trial?.status?.state, 'Running', `${trial?.status?.reason}: ${trial?.status?.message}`);
+    });
+
+    it("counts running time from the trial container's start, not from the pod's", async () => {
+      world.study = studyObject({ trialTimeoutSeconds: 4 });
+      world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+      const pod = jobWithPod(world, 'demo-0', 'Running');
+      pod.status = {
+        phase: 'Running',
+        startTime: ago(10),
+        containerStatuses: [
+          {
+            name: 'trainer',
+            ready: true,
+            restartCount: 0,
+            image: 'x',
+            imageID: 'x',
+            state: { running: { startedAt: ago(3) } },
+          },
+        ],
+      };
+      world.logs['demo-0-pod'] = '';
+      const result = await timedReconciler().reconcile('ns', 'demo');
+      assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Running');
+      assert.deepEqual(result, { requeueAfterMs: 1000 });
+    });
+  });
 });
