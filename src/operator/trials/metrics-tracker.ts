@@ -54,22 +54,34 @@ export class TrialMetricsTracker {
     const current = this.tracked.get(key);
     if (current?.pod === podName) return;
     if (current) this.stopKey(key);
-    const collector = new MetricCollector(study.spec);
     const entry: Tracked = {
       studyKey: objectKey(study),
       pod: podName,
-      collector,
+      collector: new MetricCollector(study.spec),
       source: { stop() {} },
       lastFlush: 0,
       dirty: false,
     };
-    const onPoint = () => {
+    entry.source = this.startSource(study, trial, pod, container, entry, () => {
       entry.dirty = true;
       this.schedule(key, trial, entry);
-    };
+    });
+    this.tracked.set(key, entry);
+  }
+
+  /** The trial's values come from its pod's log, or from Prometheus when the study says so. */
+  private startSource(
+    study: ParsedStudy,
+    trial: TrialObject,
+    pod: V1Pod,
+    container: string,
+    entry: Tracked,
+    onPoint: () => void,
+  ): { stop(): void } {
+    const { collector } = entry;
     const metrics = study.spec.metrics;
     if (metrics.source === 'prometheus' && metrics.prometheus) {
-      entry.source = new PrometheusPoller({
+      return new PrometheusPoller({
         spec: metrics.prometheus,
         tracked: [study.spec.objective.metric, ...study.spec.objective.additionalMetrics],
         stepKeys: metrics.stepKeys,
@@ -80,22 +92,20 @@ export class TrialMetricsTracker {
           if (collector.feedValues(values)) onPoint();
         },
       });
-    } else {
-      entry.source = new LogFollower({
-        kc: this.deps.kc,
-        namespace: trial.metadata.namespace,
-        pod: podName,
-        container,
-        logger: this.deps.logger,
-        onLine: (line) => {
-          if (collector.feedLine(line)) onPoint();
-        },
-        // The collector stays: its values are the fallback if the final log cannot be read.
-        onGone: () => (entry.source = { stop() {} }),
-        ...(this.deps.onLogReconnect ? { onReconnect: this.deps.onLogReconnect } : {}),
-      });
     }
-    this.tracked.set(key, entry);
+    return new LogFollower({
+      kc: this.deps.kc,
+      namespace: trial.metadata.namespace,
+      pod: entry.pod,
+      container,
+      logger: this.deps.logger,
+      onLine: (line) => {
+        if (collector.feedLine(line)) onPoint();
+      },
+      // The collector stays: its values are the fallback if the final log cannot be read.
+      onGone: () => (entry.source = { stop() {} }),
+      ...(this.deps.onLogReconnect ? { onReconnect: this.deps.onLogReconnect } : {}),
+    });
   }
 
   /** What the live source has seen so far (used when the final log can no longer be read). */
