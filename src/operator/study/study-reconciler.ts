@@ -67,7 +67,8 @@ export class StudyReconciler {
     this.status = new StudyStatusWriter(this.store, deps.events, deps.hooks?.trialCounts);
   }
 
-  forget(key: string): void {
+  /** The study is gone: drop what was kept for it. */
+  private forget(key: string): void {
     this.engines.delete(key);
     for (const trial of this.deps.tracker.trackedKeys(key)) this.trials.forget(trial);
     this.deps.slots?.forgetStudy(key);

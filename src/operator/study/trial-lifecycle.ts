@@ -134,8 +134,11 @@ export class TrialLifecycle {
       if (live) full.intermediate = live.intermediate();
     }
     // Stopped first, so no value the tracker had not yet written lands after the terminal state.
-    this.forget(objectKey(trial));
+    // The pruning progress is kept until the write succeeds: a decision that fails to be written
+    // (409) is judged again.
+    this.deps.tracker.stopKey(objectKey(trial));
     await this.patch(entry, full);
+    this.forget(objectKey(trial));
     this.deps.slots?.release(objectKey(trial));
     entry.view = {
       ...entry.view,

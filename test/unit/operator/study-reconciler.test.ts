@@ -230,6 +230,40 @@ describe('study reconciler error paths', () => {
     assert.equal(world.events.length, events, 'the same problem was announced twice');
   });
 
+  it('judges a pruning decision again when writing it failed (409)', async () => {
+    world.study = studyObject({
+      maxTrials: 5,
+      earlyStopping: { name: 'asha', settings: { minResource: 1, maxResource: 9, reductionFactor: 3 } },
+    });
+    world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+    for (const [i, value] of [0.1, 0.2, 0.3].entries())
+      world.trials.push(
+        trialObject(i + 1, { state: 'Succeeded', objective: value, intermediate: [{ step: 1, value }] }),
+      );
+    jobWithPod(world, 'demo-0', 'Running');
+    world.logs['demo-0-pod'] = '';
+    await reconciler.reconcile('ns', 'demo');
+    // Three steps arrive in one flush; the first of them (rung 0) prunes the trial.
+    trialNamed(world, 'demo-0')!.status!.intermediate = [
+      { step: 1, value: 0.9 },
+      { step: 2, value: 0.8 },
+      { step: 3, value: 0.7 },
+    ];
+    let refused = false;
+    api.route('PATCH', /\/trials\/demo-0\/status$/, (_req, res) => {
+      refused = true;
+      sendStatus(res, 409, 'Conflict', 'the object has been modified');
+    });
+    await assert.rejects(reconciler.reconcile('ns', 'demo'), (err: { code?: number }) => err.code === 409);
+    assert.ok(refused);
+    serveStudy(api, world);
+    await reconciler.reconcile('ns', 'demo');
+    const trial = trialNamed(world, 'demo-0');
+    assert.equal(trial?.status?.state, 'Pruned', JSON.stringify(trial?.status));
+    assert.equal(trial?.status?.prunedAtStep, 1);
+    assert.match(trial?.status?.message ?? '', /at rung 0 \(step 1\)/);
+  });
+
   describe('trialTimeoutSeconds', () => {
     const now = new Date('2026-01-01T00:01:00Z');
     const ago = (s: number) => new Date(now.getTime() - s * 1000);
