@@ -193,11 +193,18 @@ describe('operator lifecycle on the real test cluster', () => {
       assert.match(tr.status?.message ?? '', /asha: at rung/);
       assert.ok(typeof tr.status?.prunedAtStep === 'number' && tr.status.prunedAtStep < 9);
     }
-    const jobs = new Set(
-      (await suite.c.batch.listNamespacedJob({ namespace: ns })).items.map((j) => j.metadata?.name),
+    // Deleted in the foreground: a pruned trial's Job stays until its pod has stopped, which
+    // takes a moment when the last trial was pruned just before the study ended.
+    await waitFor(
+      async () => {
+        const jobs = new Set(
+          (await suite.c.batch.listNamespacedJob({ namespace: ns })).items.map((j) => j.metadata?.name),
+        );
+        return pruned.every((tr) => !jobs.has(tr.metadata.name)) || undefined;
+      },
+      30_000,
+      `the Jobs of the pruned trials (${pruned.map((tr) => tr.metadata.name).join(', ')}) to be deleted`,
     );
-    for (const tr of pruned)
-      assert.ok(!jobs.has(tr.metadata.name), `job of pruned ${tr.metadata.name} still exists`);
     assert.ok(trials.some((tr) => tr.status?.state === 'Succeeded'));
   });
 
