@@ -1,5 +1,6 @@
 import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { fitText } from './study/text-limits.js';
 
 export interface EventRecorder {
   emit(object: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
@@ -38,7 +39,7 @@ export function createEventRecorder(
             },
             type,
             reason,
-            message: message.slice(0, 1024),
+            message: fitText(message, 1024),
             source: { component },
             reportingComponent: component,
             firstTimestamp: now,

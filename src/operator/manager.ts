@@ -5,7 +5,7 @@ import { PooledAdvisor } from './compute/advisor.js';
 import { createEventRecorder } from './events.js';
 import { createInformers, type StudyInformers } from './informers.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
-import { LABEL_STUDY } from './kube/resources.js';
+import { LABEL_STUDY, objectKey } from './kube/resources.js';
 import { startOperatorServer } from './runtime/http-server.js';
 import { PrometheusAllowlist } from './runtime/prometheus-allowlist.js';
 import { LeaderElector } from './runtime/leader-election.js';
@@ -18,6 +18,7 @@ import { errorMessage } from './runtime/kube-errors.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { podPolicyRefusal } from './policy/check.js';
 import type { PodPolicySettings } from './policy/rules.js';
+import { SlotLedger } from './study/slot-ledger.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
 import { TrialMetricsTracker } from './trials/metrics-tracker.js';
@@ -160,15 +161,13 @@ async function runControllers(
   const tracker = new TrialMetricsTracker({
     kc: clients.kc,
     logger,
-    patchTrialStatus: (ns, name, status) => store.patchTrialStatus(ns, name, status),
+    recordProgress: (ns, name, values) => store.recordProgress(ns, name, values),
     onProgress: enqueue,
     onLogReconnect: () => metrics.logStreamReconnects.inc(),
     collectorHooks: { onSkippedLine: (reason) => metrics.metricLinesSkipped.inc({ reason }) },
   });
-  const activeTrials = () =>
-    informers.trials
-      .flatMap((i) => i.list())
-      .filter((t) => !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending')).length;
+  const slots =
+    opts.maxConcurrentTrials !== undefined ? new SlotLedger(opts.maxConcurrentTrials, enqueue) : undefined;
   const prometheusAllowlist = PrometheusAllowlist.parse(opts.prometheusUrlAllowlist ?? []);
   const events = createEventRecorder(clients.core, logger);
   const advisor = new PooledAdvisor({
@@ -193,12 +192,16 @@ async function runControllers(
           if (state !== 'total') metrics.trials.set({ namespace, study, state }, n);
       },
     },
-    ...(opts.maxConcurrentTrials !== undefined
-      ? { globalFreeSlots: () => Math.max(0, (opts.maxConcurrentTrials as number) - activeTrials()) }
-      : {}),
+    ...(slots ? { slots } : {}),
   });
 
   await Promise.all(all.map((i) => i.start()));
+  // Trials that were active before this start hold their slots before any worker plans more.
+  for (const t of informers.trials.flatMap((i) => i.list())) {
+    const study = studyKeyOf(t);
+    if (slots && study && !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending'))
+      slots.hold(study, objectKey(t));
+  }
   setReady(true);
   logger.info(
     { namespaces: opts.namespaces.length ? opts.namespaces : 'all', workers: opts.workers },

@@ -1,24 +1,24 @@
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Assignment } from '../../api/parameter.js';
-import { StudySpec, API_GROUP_VERSION, type StudyStatus } from '../../api/study.js';
-import { TERMINAL_TRIAL_STATES, type TrialState, type TrialStatus } from '../../api/trial.js';
+import { StudySpec, API_GROUP_VERSION } from '../../api/study.js';
+import { TERMINAL_TRIAL_STATES, type TrialState } from '../../api/trial.js';
 import { formatZodError } from '../../api/errors.js';
 import { SettingsError } from '../../engine/sampler.js';
-import { StudyEngine } from '../../engine/study-engine.js';
-import { primaryContainer, trialName } from '../../engine/trial-template.js';
+import { StudyEngine, type PlannedTrial } from '../../engine/study-engine.js';
+import { trialName } from '../../engine/trial-template.js';
 import type { TrialView } from '../../engine/trial-view.js';
-import type { FinalResult } from '../../metrics/collector.js';
 import { inlineAdvisor, type Advisor } from '../compute/advisor.js';
 import type { KubeClients } from '../kube/clients.js';
 import { objectKey, type ParsedStudy, type StudyObject, type TrialObject } from '../kube/resources.js';
 import type { EventRecorder } from '../events.js';
 import { errorMessage } from '../runtime/kube-errors.js';
-import { finalFromLogs, finalFromStatus } from '../trials/final-metrics.js';
-import { buildTrialJob, ownerReference, trialLabels } from '../trials/job-builder.js';
-import { observeJob, type JobObservation } from '../trials/job-observation.js';
+import { ownerReference, trialLabels } from '../trials/job-builder.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
-import { countTrials, mergeConditions, sameStatus, studyConditions, studyPhase } from './study-status.js';
+import { httpStatus, isTransient, retryAfterMs, StudyProblem } from './reconcile-errors.js';
+import type { SlotLedger } from './slot-ledger.js';
+import { StudyStatusWriter } from './status-writer.js';
+import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
 import { TrialStore } from './trial-store.js';
 
 export interface ReconcilerHooks {
@@ -34,12 +34,12 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   logger: Logger;
   hooks?: ReconcilerHooks;
+  /** The operator-wide cap on active trials across all studies. */
+  slots?: SlotLedger;
   /** Suggestions and pruning decisions; inline unless the operator passes its worker pool. */
   advisor?: Advisor;
   /** The operator's own limits on a valid spec (trial pod policy, Prometheus allowlist): a message makes it InvalidSpec. */
   policy?(spec: StudySpec): string | undefined;
-  /** Trials that may still start across all studies (the operator-wide cap). */
-  globalFreeSlots?(): number;
   now?(): Date;
 }
 
@@ -47,112 +47,177 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-interface TrialEntry {
-  object: TrialObject;
-  view: TrialView;
-}
-
 const stateOf = (t: TrialObject): TrialState => t.status?.state ?? 'Pending';
 
 /**
  * Drives one Study towards its goal. Level-triggered and idempotent: every decision is derived
- * from the objects as they are now, and every decision is written to a Trial's status before
- * any Job is touched, so a crash between two steps is repaired by the next reconcile.
+ * from the objects as they are now (see TrialLifecycle for one trial's way to its end).
  */
 export class StudyReconciler {
   private readonly store: TrialStore;
-  private readonly advisor: Advisor;
+  private readonly trials: TrialLifecycle;
+  private readonly status: StudyStatusWriter;
   private readonly engines = new Map<string, { generation: number; engine: StudyEngine }>();
-  /** Last step each running trial was judged at: pruners judge a new report once, not every reconcile. */
-  private readonly judgedStep = new Map<string, number>();
+  private readonly advisor: Advisor;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.store = new TrialStore(deps.clients);
     this.advisor = deps.advisor ?? inlineAdvisor;
+    this.trials = new TrialLifecycle({
+      clients: deps.clients,
+      store: this.store,
+      tracker: deps.tracker,
+      events: deps.events,
+      ...(deps.slots ? { slots: deps.slots } : {}),
+      advisor: this.advisor,
+      now: () => this.now(),
+    });
+    this.status = new StudyStatusWriter(this.store, deps.events, deps.hooks?.trialCounts);
   }
 
-  forget(key: string): void {
+  /** The study is gone: drop what was kept for it. */
+  private forget(key: string): void {
     this.engines.delete(key);
+    for (const trial of this.deps.tracker.trackedKeys(key)) this.trials.forget(trial);
+    this.deps.slots?.forgetStudy(key);
   }
 
   async reconcile(namespace: string, name: string, triggeredAt?: number): Promise<ReconcileResult> {
-    const log = this.deps.logger.child({ study: `${namespace}/${name}` });
-    const study = await this.store.getStudy(namespace, name);
-    if (!study || study.metadata.deletionTimestamp) {
-      for (const key of this.deps.tracker.trackedKeys(`${namespace}/${name}`)) this.deps.tracker.stopKey(key);
-      this.forget(`${namespace}/${name}`);
-      return {};
+    let study: StudyObject | undefined;
+    try {
+      study = await this.store.getStudy(namespace, name);
+      if (!study || study.metadata.deletionTimestamp) {
+        this.forget(`${namespace}/${name}`);
+        return {};
+      }
+      const parsed = this.parse(study);
+      if (!parsed.ok) {
+        await this.status.reportInvalid(study, parsed.message, this.now());
+        return {};
+      }
+      const ps = { ...study, spec: parsed.engine.spec as StudySpec } as ParsedStudy;
+      return await this.drive(ps, parsed.engine, triggeredAt);
+    } catch (err) {
+      return this.recover(study, err);
     }
-    const parsed = this.parse(study);
-    if (!parsed.ok) {
-      await this.reportInvalid(study, parsed.message);
-      return {};
-    }
-    const { engine } = parsed;
-    const ps = { ...study, spec: engine.spec as StudySpec } as ParsedStudy;
-    const now = this.now();
+  }
 
+  /**
+   * Transient errors are retried with backoff (after Retry-After when the apiserver gave one);
+   * anything else becomes the Study's Degraded condition and an Event instead of an endless
+   * retry that nobody sees.
+   */
+  private async recover(study: StudyObject | undefined, err: unknown): Promise<ReconcileResult> {
+    if (isTransient(err)) {
+      const wait = retryAfterMs(err);
+      if (wait !== undefined) return { requeueAfterMs: wait };
+      throw err;
+    }
+    if (!study) throw err;
+    const problem = err instanceof StudyProblem ? err : new StudyProblem('ReconcileError', errorMessage(err));
+    this.deps.logger.warn(
+      { study: objectKey(study), reason: problem.reason, err: problem.message },
+      'reconcile cannot go on; recorded on the study',
+    );
+    await this.status.reportProblem(study, problem, this.now());
+    return {};
+  }
+
+  /** One pass over the study: advance its trials, start or stop trials, write its status. */
+  private async drive(ps: ParsedStudy, engine: StudyEngine, triggeredAt?: number): Promise<ReconcileResult> {
+    const { namespace, name } = ps.metadata;
     const [trialObjects, jobs, pods] = await Promise.all([
       this.store.listTrials(namespace, name),
       this.store.listJobs(namespace, name),
       this.store.listPods(namespace, name),
     ]);
-    const entries = trialObjects
-      .map((o) => ({ object: o, view: this.view(engine, o) }))
-      .sort((a, b) => a.view.index - b.view.index);
-    const jobsByName = new Map(jobs.map((j) => [j.metadata?.name as string, j]));
     let requeueAfterMs: number | undefined;
-    const requeueIn = (ms: number) =>
-      (requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(50, ms)));
+    const { entries, misfit } = this.entries(engine, trialObjects);
+    const pass: StudyPass = {
+      ps,
+      engine,
+      entries,
+      now: this.now(),
+      log: this.deps.logger.child({ study: `${namespace}/${name}` }),
+      requeueIn: (ms) => (requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(50, ms))),
+      ...(misfit ? { problem: misfit } : {}),
+    };
+    this.syncActive(objectKey(ps), pass.entries);
+    const jobsByName = new Map<string, V1Job>(jobs.map((j) => [j.metadata?.name as string, j]));
     let freed = 0;
-
-    for (const entry of entries) {
-      const job = jobsByName.get(entry.object.metadata.name);
-      if (TERMINAL_TRIAL_STATES.has(entry.view.state)) {
-        this.deps.tracker.stop(entry.object);
-        if (job && !isFinished(job)) await this.store.deleteJob(namespace, job.metadata?.name as string);
-        continue;
-      }
-      if (!job) {
-        await this.createJob(ps, entry.object, log);
-        continue;
-      }
-      const jobPods = pods.filter((p) =>
-        p.metadata?.ownerReferences?.some((r) => r.uid === job.metadata?.uid),
-      );
-      const obs = observeJob(job, jobPods);
-      const ended = await this.advance(ps, engine, entry, obs, entries, now, requeueIn, log);
-      if (ended) freed++;
+    for (const entry of [...pass.entries]) {
+      if (entry.object.metadata.deletionTimestamp) continue;
+      if (await this.trials.advance(pass, entry, jobsByName.get(entry.object.metadata.name), pods)) freed++;
     }
-
-    const views = entries.map((e) => e.view);
-    const outcome = engine.outcome(views);
-    if (outcome.done) {
-      for (const entry of entries.filter((e) => !TERMINAL_TRIAL_STATES.has(e.view.state))) {
-        await this.end(
-          entry,
-          { state: 'Pruned', reason: 'StudyFinished', message: `the study finished: ${outcome.message}` },
-          namespace,
-        );
-      }
-    } else {
-      const planStart = performance.now();
-      const wanted = Math.min(engine.freeSlots(views), this.deps.globalFreeSlots?.() ?? Infinity);
-      const planned = wanted > 0 ? await this.advisor.plan(ps, engine, views, wanted) : [];
-      if (planned.length > 0) {
-        this.deps.hooks?.suggestionSeconds?.(ps.spec.algorithm.name, (performance.now() - planStart) / 1000);
-        for (const p of planned) {
-          const entry = await this.createTrial(ps, engine, p.index, p.params);
-          entries.push(entry);
-          await this.createJob(ps, entry.object, log);
-        }
-        if (triggeredAt !== undefined && freed > 0)
-          this.deps.hooks?.slotRefillSeconds?.((Date.now() - triggeredAt) / 1000);
-      }
-    }
-
-    await this.writeStatus(ps, engine, entries, now);
+    const outcome = engine.outcome(pass.entries.map((e) => e.view));
+    if (outcome.done) await this.stopActive(pass, `the study finished: ${outcome.message}`);
+    else if (!misfit) await this.startTrials(pass, freed > 0 ? triggeredAt : undefined);
+    await this.status.write(pass);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /**
+   * Trials that are no longer active (ended, or deleted from under the study) are no longer
+   * followed and no longer hold a slot of the operator-wide cap.
+   */
+  private syncActive(studyKey: string, entries: TrialEntry[]): void {
+    const active = new Set(
+      entries
+        .filter((e) => !TERMINAL_TRIAL_STATES.has(e.view.state) && !e.object.metadata.deletionTimestamp)
+        .map((e) => objectKey(e.object)),
+    );
+    for (const key of this.deps.tracker.trackedKeys(studyKey)) if (!active.has(key)) this.trials.forget(key);
+    this.deps.slots?.sync(studyKey, active);
+  }
+
+  private async stopActive(pass: StudyPass, message: string): Promise<void> {
+    for (const entry of pass.entries.filter((e) => !TERMINAL_TRIAL_STATES.has(e.view.state)))
+      await this.trials.end(entry, { state: 'Pruned', reason: 'StudyFinished', message });
+  }
+
+  /** Plans and creates trials for the free slots, each holding a slot of the operator-wide cap. */
+  private async startTrials(pass: StudyPass, refillTriggeredAt: number | undefined): Promise<void> {
+    const studyKey = objectKey(pass.ps);
+    const views = pass.entries.map((e) => e.view);
+    const free = pass.engine.freeSlots(views);
+    const wanted = this.deps.slots ? this.deps.slots.available(studyKey, free) : free;
+    if (wanted === 0) return;
+    const planned = await this.plan(pass, views, wanted);
+    for (const p of planned) {
+      const trialKey = `${pass.ps.metadata.namespace}/${trialName(pass.ps.metadata.name, p.index)}`;
+      if (this.deps.slots && !this.deps.slots.reserve(studyKey, trialKey)) break;
+      const entry = await this.createTrial(pass, p.index, p.params).catch((err: unknown) => {
+        this.deps.slots?.release(trialKey);
+        throw err;
+      });
+      if (!entry) {
+        this.deps.slots?.release(trialKey);
+        break;
+      }
+      pass.entries.push(entry);
+      await this.trials.createJob(pass, entry);
+    }
+    if (planned.length > 0 && refillTriggeredAt !== undefined)
+      this.deps.hooks?.slotRefillSeconds?.((Date.now() - refillTriggeredAt) / 1000);
+  }
+
+  /** The sampler's suggestions; a sampler that throws blocks the study visibly (PlanFailed). */
+  private async plan(pass: StudyPass, views: TrialView[], wanted: number): Promise<PlannedTrial[]> {
+    const algorithm = pass.ps.spec.algorithm.name;
+    const started = performance.now();
+    let planned: PlannedTrial[];
+    try {
+      planned = await this.advisor.plan(pass.ps, pass.engine, views, wanted);
+    } catch (err) {
+      pass.problem ??= new StudyProblem(
+        'PlanFailed',
+        `the ${algorithm} sampler could not suggest trials: ${errorMessage(err)}`,
+      );
+      return [];
+    }
+    if (planned.length > 0)
+      this.deps.hooks?.suggestionSeconds?.(algorithm, (performance.now() - started) / 1000);
+    return planned;
   }
 
   private now(): Date {
@@ -185,12 +250,35 @@ export class StudyReconciler {
     }
   }
 
-  private view(engine: StudyEngine, o: TrialObject): TrialView {
+  /**
+   * The trials as the engine sees them. A trial whose parameters the spec no longer accepts (an
+   * edit of spec.parameters on a live study) cannot be given to a sampler: it stays in the
+   * counts, but no new trial is planned until the spec fits the history again.
+   */
+  private entries(
+    engine: StudyEngine,
+    objects: TrialObject[],
+  ): { entries: TrialEntry[]; misfit?: StudyProblem } {
+    const misfits: string[] = [];
+    const entries = objects
+      .map((o) => ({ object: o, view: this.view(engine, o, misfits) }))
+      .sort((a, b) => a.view.index - b.view.index);
+    if (misfits.length === 0) return { entries };
+    const more = misfits.length > 1 ? ` (and ${misfits.length - 1} more trials)` : '';
+    const message =
+      `${misfits[0]}${more}; no new trials can be planned from this history. ` +
+      'spec.parameters must not change once a study has trials: restore the previous parameters, or start a new Study';
+    return { entries, misfit: new StudyProblem('HistoryIncompatible', message) };
+  }
+
+  private view(engine: StudyEngine, o: TrialObject, misfits: string[]): TrialView {
     let params: Assignment;
     try {
       params = engine.space.parse(o.spec.parameters);
-    } catch {
-      // The spec's parameters changed after this trial ran; keep it in the count with what it had.
+    } catch (err) {
+      misfits.push(
+        `trial ${o.metadata.name} ${JSON.stringify(o.spec.parameters)} does not fit spec.parameters: ${(err as Error).message}`,
+      );
       params = Object.fromEntries(
         Object.entries(o.spec.parameters).map(([k, v]) => [k, Number.isFinite(Number(v)) ? Number(v) : v]),
       );
@@ -205,186 +293,12 @@ export class StudyReconciler {
     };
   }
 
-  /** Moves a non-terminal trial along; returns true when it reached a terminal state. */
-  private async advance(
-    ps: ParsedStudy,
-    engine: StudyEngine,
-    entry: TrialEntry,
-    obs: JobObservation,
-    entries: TrialEntry[],
-    now: Date,
-    requeueIn: (ms: number) => void,
-    log: Logger,
-  ): Promise<boolean> {
-    const { spec } = ps;
-    const ns = ps.metadata.namespace;
-    const trial = entry.object;
-    const container = primaryContainer(spec.trialTemplate).name;
-    switch (obs.phase) {
-      case 'Pending': {
-        const waited = now.getTime() - obs.since.getTime();
-        const limit = spec.pendingTimeoutSeconds * 1000;
-        if (waited >= limit) {
-          await this.end(
-            entry,
-            {
-              state: 'Failed',
-              reason: obs.unschedulable ? 'Unschedulable' : 'PendingTimeout',
-              message: `not running after ${spec.pendingTimeoutSeconds}s${obs.unschedulable ? `: ${obs.unschedulable}` : ''}`,
-            },
-            ns,
-          );
-          return true;
-        }
-        requeueIn(limit - waited);
-        return false;
-      }
-      case 'Running': {
-        if (entry.view.state !== 'Running') {
-          const patch: Partial<TrialStatus> = {
-            state: 'Running',
-            startTime: obs.startedAt.toISOString(),
-            podName: obs.pod.metadata?.name as string,
-            jobName: trial.metadata.name,
-          };
-          await this.store.patchTrialStatus(ns, trial.metadata.name, patch);
-          trial.status = { ...(trial.status ?? { state: 'Running' }), ...patch } as TrialStatus;
-          entry.view = { ...entry.view, state: 'Running' };
-        }
-        this.deps.tracker.ensure(ps, trial, obs.pod, container);
-        if (spec.trialTimeoutSeconds !== undefined) {
-          const ran = now.getTime() - obs.startedAt.getTime();
-          const limit = spec.trialTimeoutSeconds * 1000;
-          if (ran >= limit) {
-            await this.end(
-              entry,
-              {
-                state: 'Failed',
-                reason: 'Timeout',
-                message: `ran longer than trialTimeoutSeconds (${spec.trialTimeoutSeconds}s)`,
-              },
-              ns,
-            );
-            return true;
-          }
-          requeueIn(limit - ran);
-        }
-        const lastStep = entry.view.intermediate.at(-1)?.step;
-        const uid = trial.metadata.uid ?? trial.metadata.name;
-        if (lastStep === undefined || this.judgedStep.get(uid) === lastStep) return false;
-        this.judgedStep.set(uid, lastStep);
-        const decision = await this.advisor.prune(
-          ps,
-          engine,
-          entry.view,
-          entries.map((e) => e.view),
-        );
-        if (decision.prune) {
-          await this.end(
-            entry,
-            { state: 'Pruned', reason: 'Pruned', message: decision.reason, prunedAtStep: decision.step },
-            ns,
-          );
-          return true;
-        }
-        return false;
-      }
-      case 'Succeeded': {
-        const result = await this.finalValues(ps, trial, obs.pod, container, log);
-        if (result.ok) {
-          await this.end(
-            entry,
-            { state: 'Succeeded', objective: result.objective, metrics: result.metrics },
-            ns,
-          );
-        } else {
-          await this.end(
-            entry,
-            {
-              state: result.reason === 'MetricsUnavailable' ? 'MetricsUnavailable' : 'Failed',
-              reason: result.reason,
-              message: result.message,
-            },
-            ns,
-          );
-        }
-        return true;
-      }
-      case 'Failed':
-        await this.end(entry, { state: 'Failed', reason: obs.reason, message: obs.message }, ns);
-        return true;
-    }
-  }
-
-  private async finalValues(
-    ps: ParsedStudy,
-    trial: TrialObject,
-    pod: V1Pod | undefined,
-    container: string,
-    log: Logger,
-  ): Promise<FinalResult> {
-    const live = this.deps.tracker.collector(trial);
-    if (ps.spec.metrics.source === 'prometheus')
-      return live ? live.final() : finalFromStatus(ps.spec, trial.status);
-    if (pod?.metadata?.name) {
-      try {
-        return await finalFromLogs(
-          this.deps.clients.kc,
-          ps.spec,
-          trial.metadata.namespace,
-          pod.metadata.name,
-          container,
-        );
-      } catch (err) {
-        log.warn(
-          { trial: trial.metadata.name, err: errorMessage(err) },
-          'could not read the final log; using values seen live',
-        );
-      }
-    }
-    return live ? live.final() : finalFromStatus(ps.spec, trial.status);
-  }
-
-  /** Records a terminal state first, then stops the Job: a crash in between leaves a terminal trial whose Job the next reconcile deletes. */
-  private async end(
-    entry: TrialEntry,
-    status: Partial<TrialStatus> & { state: TrialState },
-    namespace: string,
-  ): Promise<void> {
-    const trial = entry.object;
-    const full: Partial<TrialStatus> = { ...status, completionTime: this.now().toISOString() };
-    if (status.state !== 'Succeeded' && entry.view.intermediate.length === 0) {
-      const live = this.deps.tracker.collector(trial);
-      if (live) full.intermediate = live.intermediate();
-    }
-    await this.store.patchTrialStatus(namespace, trial.metadata.name, full);
-    this.deps.tracker.stop(trial);
-    this.judgedStep.delete(trial.metadata.uid ?? trial.metadata.name);
-    trial.status = { ...(trial.status ?? {}), ...full } as TrialStatus;
-    entry.view = {
-      ...entry.view,
-      state: status.state,
-      ...(status.state === 'Succeeded' && status.objective !== undefined ? { value: status.objective } : {}),
-      intermediate: full.intermediate ?? entry.view.intermediate,
-    };
-    if (status.state !== 'Succeeded') {
-      await this.store.deleteJob(namespace, trial.metadata.name);
-      const warn = status.state === 'Failed' || status.state === 'MetricsUnavailable';
-      this.deps.events.emit(
-        trial,
-        warn ? 'Warning' : 'Normal',
-        `Trial${status.state}`,
-        `${status.reason ?? status.state}: ${status.message ?? ''}`,
-      );
-    }
-  }
-
   private async createTrial(
-    ps: ParsedStudy,
-    engine: StudyEngine,
+    pass: StudyPass,
     index: number,
     params: Assignment,
-  ): Promise<TrialEntry> {
+  ): Promise<TrialEntry | undefined> {
+    const { ps, engine } = pass;
     const name = trialName(ps.metadata.name, index);
     const body: TrialObject = {
       apiVersion: API_GROUP_VERSION,
@@ -397,89 +311,19 @@ export class StudyReconciler {
       },
       spec: { study: ps.metadata.name, index, parameters: engine.space.format(params) },
     };
-    const { trial, created } = await this.store.createTrial(body);
-    if (!created) this.deps.logger.info({ trial: name }, 'adopted a trial created before a restart');
-    return { object: trial, view: this.view(engine, trial) };
-  }
-
-  private async createJob(ps: ParsedStudy, trial: TrialObject, log: Logger): Promise<void> {
-    const created = await this.store.createJob(buildTrialJob(ps, trial));
-    if (created) log.info({ trial: trial.metadata.name, params: trial.spec.parameters }, 'trial job created');
-  }
-
-  private async writeStatus(
-    ps: ParsedStudy,
-    engine: StudyEngine,
-    entries: TrialEntry[],
-    now: Date,
-  ): Promise<void> {
-    const views = entries.map((e) => e.view);
-    const outcome = engine.outcome(views);
-    const counts = countTrials(views);
-    const phase = studyPhase(outcome, ps.spec.suspend, views);
-    const best = engine.best(views);
-    const bestEntry = best && entries.find((e) => e.view.index === best.trial.index);
-    const previous = ps.status;
-    const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
-    const status: StudyStatus = {
-      phase,
-      observedGeneration: ps.metadata.generation ?? 0,
-      conditions: mergeConditions(
-        previous?.conditions,
-        studyConditions(phase, outcome, counts),
-        stamp,
-        ps.metadata.generation,
-      ),
-      trials: counts,
-      ...(bestEntry && best
-        ? {
-            bestTrial: {
-              name: bestEntry.object.metadata.name,
-              index: best.trial.index,
-              parameters: bestEntry.object.spec.parameters,
-              value: best.value,
-              ...(bestEntry.object.status?.metrics ? { metrics: bestEntry.object.status.metrics } : {}),
-            },
-          }
-        : {}),
-      startTime: previous?.startTime ?? stamp,
-      ...(outcome.done ? { completionTime: previous?.completionTime ?? stamp } : {}),
-    };
-    this.deps.hooks?.trialCounts?.(ps.metadata.namespace, ps.metadata.name, counts);
-    if (sameStatus(previous, status)) return;
-    await this.store.patchStudyStatus(ps.metadata.namespace, ps.metadata.name, status);
-    if (previous?.phase !== phase && (phase === 'Succeeded' || phase === 'Failed')) {
-      const message = outcome.done ? outcome.message : phase;
-      this.deps.events.emit(ps, phase === 'Succeeded' ? 'Normal' : 'Warning', `Study${phase}`, message);
+    let result: { trial: TrialObject; created: boolean };
+    try {
+      result = await this.store.createTrial(body);
+    } catch (err) {
+      if (httpStatus(err) === undefined || isTransient(err)) throw err;
+      // E.g. a name too long for the label it becomes (63 characters): every later trial would fail the same way.
+      pass.problem ??= new StudyProblem(
+        'TrialRejected',
+        `could not create Trial ${name}: ${errorMessage(err)}`,
+      );
+      return undefined;
     }
+    if (!result.created) pass.log.info({ trial: name }, 'adopted a trial created before a restart');
+    return { object: result.trial, view: this.view(engine, result.trial, []) };
   }
-
-  private async reportInvalid(study: StudyObject, message: string): Promise<void> {
-    const stamp = this.now()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z');
-    const status: StudyStatus = {
-      ...(study.status ?? {}),
-      phase: 'Failed',
-      observedGeneration: study.metadata.generation ?? 0,
-      conditions: mergeConditions(
-        study.status?.conditions,
-        [
-          { type: 'Running', status: 'False', reason: 'InvalidSpec', message },
-          { type: 'Failed', status: 'True', reason: 'InvalidSpec', message },
-        ],
-        stamp,
-        study.metadata.generation,
-      ),
-    };
-    if (sameStatus(study.status, status)) return;
-    await this.store.patchStudyStatus(study.metadata.namespace, study.metadata.name, status);
-    this.deps.events.emit(study, 'Warning', 'InvalidSpec', message);
-  }
-}
-
-function isFinished(job: V1Job): boolean {
-  return (job.status?.conditions ?? []).some(
-    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
 }

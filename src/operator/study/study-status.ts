@@ -1,6 +1,7 @@
 import type { Condition, StudyPhase, StudyStatus, TrialCounts } from '../../api/study.js';
 import type { StudyOutcome } from '../../engine/study-engine.js';
 import type { TrialView } from '../../engine/trial-view.js';
+import { fitText, MAX_MESSAGE, MAX_REASON } from './text-limits.js';
 
 export function countTrials(trials: readonly TrialView[]): TrialCounts {
   const n = (s: string) => trials.filter((t) => t.state === s).length;
@@ -24,7 +25,8 @@ interface ConditionInput {
 
 /**
  * Conditions keep their lastTransitionTime unless their status flips, as Kubernetes API
- * conventions ask, so a status write is skipped when nothing really changed.
+ * conventions ask, so a status write is skipped when nothing really changed. Reasons and
+ * messages are cut to what the CRD accepts.
  */
 export function mergeConditions(
   previous: Condition[] = [],
@@ -37,16 +39,42 @@ export function mergeConditions(
     const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now;
     return {
       ...c,
+      reason: fitText(c.reason, MAX_REASON),
+      message: fitText(c.message, MAX_MESSAGE),
       lastTransitionTime,
       ...(generation !== undefined ? { observedGeneration: generation } : {}),
     };
   });
 }
 
+/** `previous` with one condition set (added, or replaced in place). */
+export function withCondition(
+  previous: Condition[] = [],
+  condition: ConditionInput,
+  now: string,
+  generation?: number,
+): Condition[] {
+  const [merged] = mergeConditions(previous, [condition], now, generation) as [Condition];
+  const at = previous.findIndex((c) => c.type === condition.type);
+  return at < 0 ? [...previous, merged] : previous.map((c, i) => (i === at ? merged : c));
+}
+
+/** True while a problem that retrying cannot fix blocks the study; its reason says which. */
+export function degradedCondition(problem: { reason: string; message: string } | undefined): ConditionInput {
+  return problem
+    ? { type: 'Degraded', status: 'True', reason: problem.reason, message: problem.message }
+    : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' };
+}
+
+/**
+ * The study's conditions. `lastFailure` (a failed trial's name, reason and message) is named
+ * when too many trials failed, so the Study itself says what went wrong.
+ */
 export function studyConditions(
   phase: StudyPhase,
   outcome: StudyOutcome,
   counts: TrialCounts,
+  lastFailure?: string,
 ): ConditionInput[] {
   const running = phase === 'Running' || phase === 'Pending';
   const progress = `${counts.total} trials: ${counts.running} running, ${counts.succeeded} succeeded, ${counts.failed + counts.metricsUnavailable} failed, ${counts.pruned} pruned`;
@@ -67,7 +95,10 @@ export function studyConditions(
       type: 'Failed',
       status: phase === 'Failed' ? 'True' : 'False',
       reason: outcome.done && !outcome.succeeded ? outcome.reason : 'InProgress',
-      message: outcome.done && !outcome.succeeded ? outcome.message : '',
+      message:
+        outcome.done && !outcome.succeeded
+          ? `${outcome.message}${outcome.reason === 'MaxFailedTrialsExceeded' && lastFailure ? `; last failure: ${lastFailure}` : ''}`
+          : '',
     },
     {
       type: 'Suspended',

@@ -1,5 +1,5 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { StudyStatus } from '../../api/study.js';
+import type { Condition, StudyStatus } from '../../api/study.js';
 import type { TrialStatus } from '../../api/trial.js';
 import type { KubeClients } from '../kube/clients.js';
 import { MERGE_PATCH } from '../kube/clients.js';
@@ -101,9 +101,59 @@ export class TrialStore {
     }
   }
 
-  async patchTrialStatus(namespace: string, name: string, status: Partial<TrialStatus>): Promise<void> {
+  /**
+   * Writes a decision about a trial. With `resourceVersion` the write is conditional: it fails
+   * with 409 if the Trial changed since it was read, so a decision made from a stale view (e.g.
+   * Pruned, by a writer that missed the Succeeded) is never written over a newer one.
+   */
+  async patchTrialStatus(
+    namespace: string,
+    name: string,
+    status: Partial<TrialStatus>,
+    resourceVersion?: string,
+  ): Promise<TrialObject> {
+    const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status };
+    return (await this.c.custom.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, namespace, plural: TRIAL_PLURAL, name, body },
+      MERGE_PATCH,
+    )) as TrialObject;
+  }
+
+  /**
+   * Records a running trial's latest values, only while it is still Running (a JSON patch
+   * `test`): a late write can never change what a terminal trial recorded. A trial that is no
+   * longer Running answers 422.
+   */
+  async recordProgress(
+    namespace: string,
+    name: string,
+    values: Pick<TrialStatus, 'intermediate' | 'metrics'>,
+  ): Promise<void> {
+    const body = [
+      { op: 'test', path: '/status/state', value: 'Running' },
+      ...Object.entries(values).map(([key, value]) => ({ op: 'add', path: `/status/${key}`, value })),
+    ];
+    await this.c.custom.patchNamespacedCustomObjectStatus({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: TRIAL_PLURAL,
+      name,
+      body,
+    });
+  }
+
+  /** Replaces the conditions alone, leaving the rest of the status as it is. */
+  async patchStudyConditions(namespace: string, name: string, conditions: Condition[]): Promise<void> {
     await this.c.custom.patchNamespacedCustomObjectStatus(
-      { group: GROUP, version: VERSION, namespace, plural: TRIAL_PLURAL, name, body: { status } },
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: STUDY_PLURAL,
+        name,
+        body: { status: { conditions } },
+      },
       MERGE_PATCH,
     );
   }

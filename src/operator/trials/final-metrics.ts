@@ -1,14 +1,15 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { StudySpec } from '../../api/study.js';
-import type { TrialStatus } from '../../api/trial.js';
+import type { IntermediateValue, TrialStatus } from '../../api/trial.js';
 import { type FinalResult, MetricCollector } from '../../metrics/collector.js';
 import { streamPodLog } from '../kube/pod-logs.js';
 
 const FINAL_LOG_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /**
- * Final values from the whole log of the finished container. Reading it all again (rather than
- * trusting what a live follower saw) makes the result independent of reconnects and restarts.
+ * Final values, and the whole curve, from the whole log of the finished container. Reading it
+ * all again (rather than trusting what a live follower saw) makes the result independent of
+ * reconnects, restarts and Job retries.
  */
 export async function finalFromLogs(
   kc: KubeConfig,
@@ -16,12 +17,12 @@ export async function finalFromLogs(
   namespace: string,
   pod: string,
   container: string,
-): Promise<FinalResult> {
+): Promise<{ result: FinalResult; intermediate: IntermediateValue[] }> {
   const collector = new MetricCollector(spec);
   await streamPodLog(kc, { namespace, pod, container, limitBytes: FINAL_LOG_LIMIT_BYTES }, (line) =>
     collector.feedLine(line),
   );
-  return collector.final();
+  return { result: collector.final(), intermediate: collector.intermediate() };
 }
 
 /** Final values from what was persisted in Trial status (Prometheus sources, or a vanished pod). */

@@ -2,7 +2,12 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 
 export type JobObservation =
   | { phase: 'Pending'; since: Date; unschedulable?: string }
-  | { phase: 'Running'; pod: V1Pod; startedAt: Date }
+  /**
+   * `startedAt`: when the trial's container started (not when the pod was accepted: a slow image
+   * pull or process start is not running time). `finishedAt`: set once the pod has succeeded but
+   * the Job has not yet said so; the trial ran until then, not until whenever it is looked at.
+   */
+  | { phase: 'Running'; pod: V1Pod; startedAt: Date; finishedAt?: Date }
   | { phase: 'Succeeded'; pod?: V1Pod }
   | { phase: 'Failed'; pod?: V1Pod; reason: string; message: string };
 
@@ -44,8 +49,38 @@ export function podFailure(pod: V1Pod | undefined): { reason: string; message: s
   return undefined;
 }
 
-/** Where a trial's Job stands, judged from the Job's conditions and its newest pod. */
-export function observeJob(job: V1Job, pods: V1Pod[]): JobObservation {
+/**
+ * When the current attempt started waiting: its pod's creation; between a failed pod and the
+ * Job's next one (retry back-off), the failed attempt's end; without any pod, the Job's creation.
+ * A retry that runs long is not charged for the time earlier attempts ran.
+ */
+function pendingSince(job: V1Job, current: V1Pod | undefined): Date {
+  if (current?.status?.phase === 'Failed') {
+    const ended = (current.status.containerStatuses ?? [])
+      .map((s) => s.state?.terminated?.finishedAt)
+      .filter((t) => t !== undefined)
+      .map((t) => new Date(t).getTime());
+    if (ended.length > 0) return new Date(Math.max(...ended));
+  }
+  const created = current?.metadata?.creationTimestamp ?? job.metadata?.creationTimestamp;
+  return created ? new Date(created) : new Date();
+}
+
+function runTimes(pod: V1Pod, container: string | undefined): { startedAt: Date; finishedAt?: Date } {
+  const status = pod.status?.containerStatuses?.find((s) => s.name === container);
+  const started = status?.state?.running?.startedAt ?? status?.state?.terminated?.startedAt;
+  const finished = pod.status?.phase === 'Succeeded' ? status?.state?.terminated?.finishedAt : undefined;
+  return {
+    startedAt: new Date(started ?? pod.status?.startTime ?? Date.now()),
+    ...(finished ? { finishedAt: new Date(finished) } : {}),
+  };
+}
+
+/**
+ * Where a trial's Job stands, judged from the Job's conditions and its current pod; `container`
+ * is the trial's primary container, whose run times count.
+ */
+export function observeJob(job: V1Job, pods: V1Pod[], container?: string): JobObservation {
   const pod = pods.find((p) => p.status?.phase === 'Succeeded') ?? newest(pods);
   if (condition(job, 'Complete') || condition(job, 'SuccessCriteriaMet'))
     return { phase: 'Succeeded', ...(pod ? { pod } : {}) };
@@ -63,10 +98,10 @@ export function observeJob(job: V1Job, pods: V1Pod[]): JobObservation {
   const stuck = podFailure(current);
   if (stuck && current?.status?.phase === 'Pending') return { phase: 'Failed', pod: current, ...stuck };
   if (current?.status?.phase === 'Running' || current?.status?.phase === 'Succeeded') {
-    return { phase: 'Running', pod: current, startedAt: new Date(current.status.startTime ?? Date.now()) };
+    return { phase: 'Running', pod: current, ...runTimes(current, container) };
   }
   const scheduled = current?.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  const since = new Date(job.metadata?.creationTimestamp ?? Date.now());
+  const since = pendingSince(job, current);
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
     return { phase: 'Pending', since, unschedulable: scheduled.message ?? 'Unschedulable' };
   }

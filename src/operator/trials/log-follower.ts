@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { compareTimestamps, splitTimestamp, streamPodLog } from '../kube/pod-logs.js';
+import { compareTimestamps, LogRequestError, splitTimestamp, streamPodLog } from '../kube/pod-logs.js';
 
 export interface LogFollowerOptions {
   kc: KubeConfig;
@@ -10,6 +11,8 @@ export interface LogFollowerOptions {
   logger: Logger;
   onLine(text: string): void;
   onReconnect?(): void;
+  /** The pod no longer exists (404): the follower has stopped for good. */
+  onGone?(): void;
   maxBackoffMs?: number;
 }
 
@@ -17,7 +20,8 @@ export interface LogFollowerOptions {
  * Follows one container's log through the apiserver for as long as it is wanted. A stream can
  * end for no reason (apiserver restarts, idle proxies), so it resumes with sinceTime; sinceTime
  * has one-second resolution, so lines at or before the last timestamp seen are dropped unless
- * they are new lines sharing that exact timestamp.
+ * they are new lines sharing that exact timestamp. A pod that is gone (404) never comes back
+ * under the same name, so that ends the follower instead of retrying.
  */
 export class LogFollower {
   private readonly abort = new AbortController();
@@ -73,13 +77,19 @@ export class LogFollower {
         );
       } catch (err) {
         if (this.stopped) break;
+        if (err instanceof LogRequestError && err.status === 404) {
+          this.opts.logger.debug({ pod: this.opts.pod }, 'pod is gone; no longer following its log');
+          this.stopped = true;
+          this.opts.onGone?.();
+          break;
+        }
         this.opts.logger.debug({ err: (err as Error).message, pod: this.opts.pod }, 'log stream broke');
       }
       if (this.stopped) break;
       this.opts.onReconnect?.();
       // A stream that lasted a while was healthy; start the backoff over.
       if (Date.now() - started > 10_000) backoff = 250;
-      await new Promise((r) => setTimeout(r, backoff));
+      await sleep(backoff, undefined, { signal: this.abort.signal }).catch(() => {});
       backoff = Math.min(this.opts.maxBackoffMs ?? 5000, backoff * 2);
     }
   }

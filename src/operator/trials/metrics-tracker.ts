@@ -2,6 +2,7 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { TrialStatus } from '../../api/trial.js';
 import { type CollectorHooks, MetricCollector } from '../../metrics/collector.js';
+import { isNotFound, statusCode } from '../runtime/kube-errors.js';
 import { objectKey, type ParsedStudy, type TrialObject } from '../kube/resources.js';
 import { LogFollower } from './log-follower.js';
 import { PrometheusPoller } from './prometheus-poller.js';
@@ -9,7 +10,12 @@ import { PrometheusPoller } from './prometheus-poller.js';
 export interface MetricsTrackerDeps {
   kc: KubeConfig;
   logger: Logger;
-  patchTrialStatus(namespace: string, name: string, status: Partial<TrialStatus>): Promise<void>;
+  /** Writes the latest values of a trial that is still Running (422 once it is not). */
+  recordProgress(
+    namespace: string,
+    name: string,
+    values: Pick<TrialStatus, 'intermediate' | 'metrics'>,
+  ): Promise<void>;
   /** Called after new values are persisted, so the study is reconciled (pruning decisions). */
   onProgress(studyKey: string): void;
   onLogReconnect?(): void;
@@ -21,6 +27,8 @@ export interface MetricsTrackerDeps {
 
 interface Tracked {
   studyKey: string;
+  /** The pod being followed: a Job that retries runs the trial again in a new pod. */
+  pod: string;
   collector: MetricCollector;
   source: { stop(): void };
   timer?: NodeJS.Timeout;
@@ -38,25 +46,44 @@ export class TrialMetricsTracker {
 
   constructor(private readonly deps: MetricsTrackerDeps) {}
 
-  /** Starts following a running trial's pod, once. */
+  /**
+   * Follows a running trial's pod, once per pod. When the Job has retried the trial in a new
+   * pod, the old attempt's source is stopped and the values start over with the new attempt.
+   */
   ensure(study: ParsedStudy, trial: TrialObject, pod: V1Pod, container: string): void {
     const key = objectKey(trial);
-    if (this.tracked.has(key)) return;
-    const collector = new MetricCollector(study.spec, this.deps.collectorHooks);
+    const podName = pod.metadata?.name as string;
+    const current = this.tracked.get(key);
+    if (current?.pod === podName) return;
+    if (current) this.stopKey(key);
     const entry: Tracked = {
       studyKey: objectKey(study),
-      collector,
+      pod: podName,
+      collector: new MetricCollector(study.spec, this.deps.collectorHooks),
       source: { stop() {} },
       lastFlush: 0,
       dirty: false,
     };
-    const onPoint = () => {
+    entry.source = this.startSource(study, trial, pod, container, entry, () => {
       entry.dirty = true;
       this.schedule(key, trial, entry);
-    };
+    });
+    this.tracked.set(key, entry);
+  }
+
+  /** The trial's values come from its pod's log, or from Prometheus when the study says so. */
+  private startSource(
+    study: ParsedStudy,
+    trial: TrialObject,
+    pod: V1Pod,
+    container: string,
+    entry: Tracked,
+    onPoint: () => void,
+  ): { stop(): void } {
+    const { collector } = entry;
     const metrics = study.spec.metrics;
     if (metrics.source === 'prometheus' && metrics.prometheus) {
-      entry.source = new PrometheusPoller({
+      return new PrometheusPoller({
         spec: metrics.prometheus,
         tracked: [study.spec.objective.metric, ...study.spec.objective.additionalMetrics],
         stepKeys: metrics.stepKeys,
@@ -67,20 +94,20 @@ export class TrialMetricsTracker {
           if (collector.feedValues(values)) onPoint();
         },
       });
-    } else {
-      entry.source = new LogFollower({
-        kc: this.deps.kc,
-        namespace: trial.metadata.namespace,
-        pod: pod.metadata?.name as string,
-        container,
-        logger: this.deps.logger,
-        onLine: (line) => {
-          if (collector.feedLine(line)) onPoint();
-        },
-        ...(this.deps.onLogReconnect ? { onReconnect: this.deps.onLogReconnect } : {}),
-      });
     }
-    this.tracked.set(key, entry);
+    return new LogFollower({
+      kc: this.deps.kc,
+      namespace: trial.metadata.namespace,
+      pod: entry.pod,
+      container,
+      logger: this.deps.logger,
+      onLine: (line) => {
+        if (collector.feedLine(line)) onPoint();
+      },
+      // The collector stays: its values are the fallback if the final log cannot be read.
+      onGone: () => (entry.source = { stop() {} }),
+      ...(this.deps.onLogReconnect ? { onReconnect: this.deps.onLogReconnect } : {}),
+    });
   }
 
   /** What the live source has seen so far (used when the final log can no longer be read). */
@@ -120,13 +147,18 @@ export class TrialMetricsTracker {
       entry.lastFlush = Date.now();
       const final = entry.collector.latest();
       this.deps
-        .patchTrialStatus(trial.metadata.namespace, trial.metadata.name, {
+        .recordProgress(trial.metadata.namespace, trial.metadata.name, {
           intermediate: entry.collector.intermediate(),
           ...(Object.keys(final).length ? { metrics: final } : {}),
         })
         .then(
           () => this.deps.onProgress(entry.studyKey),
           (err: unknown) => {
+            if (isNotFound(err) || statusCode(err) === 422) {
+              // The Trial was deleted, or has ended: nothing is left to record.
+              if (this.tracked.get(key) === entry) this.stopKey(key);
+              return;
+            }
             this.deps.logger.warn(
               { err: (err as Error).message, trial: key },
               'could not record intermediate values',

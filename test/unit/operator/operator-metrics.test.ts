@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Registry } from 'prom-client';
+import { Registry, register } from 'prom-client';
 import {
   createOperatorMetrics,
   observeReconcile,
@@ -55,10 +55,26 @@ describe('operator metrics', () => {
     assert.equal(value('kubetune_leader'), 1);
   });
 
-  it('keeps separate registries apart', () => {
+  it('keeps separate registries apart: two operators in one process neither collide nor share values', async () => {
     const a = createOperatorMetrics(new Registry());
     const b = createOperatorMetrics(new Registry());
-    assert.notEqual(a.registry, b.registry);
+    a.trials.set({ namespace: 'ns', study: 's', state: 'Running' }, 3);
+    observeReconcile(a, 'study', 'error', 0.01);
+    a.leader.set(1);
+    const sample = async (m: typeof a, name: string, labels: Record<string, string> = {}) =>
+      parsePrometheusText(await m.registry.metrics()).find(
+        (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+      )?.value;
+    assert.equal(await sample(a, 'kubetune_trials', { study: 's' }), 3);
+    assert.equal(await sample(b, 'kubetune_trials', { study: 's' }), undefined);
+    assert.equal(await sample(a, 'controller_runtime_reconcile_errors_total', { controller: 'study' }), 1);
+    assert.equal(
+      await sample(b, 'controller_runtime_reconcile_errors_total', { controller: 'study' }),
+      undefined,
+    );
+    assert.equal(await sample(b, 'kubetune_leader'), 0);
+    // Neither set went to prom-client's global registry, where a second operator would collide.
+    assert.doesNotMatch(await register.metrics(), /kubetune_|controller_runtime_/);
   });
 
   it('wires a WorkQueue to the workqueue metrics', async () => {

@@ -1,0 +1,350 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import {
+  TERMINAL_TRIAL_STATES,
+  type IntermediateValue,
+  type TrialState,
+  type TrialStatus,
+} from '../../api/trial.js';
+import type { StudyEngine } from '../../engine/study-engine.js';
+import { primaryContainer } from '../../engine/trial-template.js';
+import type { TrialView } from '../../engine/trial-view.js';
+import type { FinalResult } from '../../metrics/collector.js';
+import type { Advisor } from '../compute/advisor.js';
+import type { KubeClients } from '../kube/clients.js';
+import { objectKey, type ParsedStudy, type TrialObject } from '../kube/resources.js';
+import type { EventRecorder } from '../events.js';
+import { errorMessage } from '../runtime/kube-errors.js';
+import { finalFromLogs, finalFromStatus } from '../trials/final-metrics.js';
+import { buildTrialJob } from '../trials/job-builder.js';
+import { observeJob, type JobObservation } from '../trials/job-observation.js';
+import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
+import { PruneJudge } from './prune-judge.js';
+import { httpStatus, isTransient, StudyProblem } from './reconcile-errors.js';
+import type { SlotLedger } from './slot-ledger.js';
+import { fitText, MAX_MESSAGE, MAX_REASON } from './text-limits.js';
+import type { TrialStore } from './trial-store.js';
+
+export interface TrialEntry {
+  object: TrialObject;
+  view: TrialView;
+}
+
+/** What one reconcile of a study knows and collects while it moves the study's trials along. */
+export interface StudyPass {
+  ps: ParsedStudy;
+  engine: StudyEngine;
+  entries: TrialEntry[];
+  now: Date;
+  log: Logger;
+  requeueIn(ms: number): void;
+  /** The first problem this pass met that retrying cannot fix; shown on the Study. */
+  problem?: StudyProblem;
+}
+
+export interface TrialLifecycleDeps {
+  clients: KubeClients;
+  store: TrialStore;
+  tracker: TrialMetricsTracker;
+  events: EventRecorder;
+  slots?: SlotLedger;
+  /** Pruning decisions, off the event loop when the operator passes its worker pool. */
+  advisor: Advisor;
+  now(): Date;
+}
+
+type Ending = Partial<TrialStatus> & { state: TrialState };
+
+const FINAL_LOG_ATTEMPTS = 3;
+const FINAL_LOG_RETRY_MS = 500;
+
+/**
+ * One trial's way from Pending to a terminal state, decided from its Job and pods as they are
+ * now. Every decision is written to the Trial's status before its Job is touched, so a crash
+ * between two steps is repaired by the next reconcile.
+ */
+export class TrialLifecycle {
+  private readonly pruning = new PruneJudge();
+
+  constructor(private readonly deps: TrialLifecycleDeps) {}
+
+  /** Moves a trial along; true when it reached a terminal state in this call. */
+  async advance(pass: StudyPass, entry: TrialEntry, job: V1Job | undefined, pods: V1Pod[]): Promise<boolean> {
+    if (TERMINAL_TRIAL_STATES.has(entry.view.state)) {
+      await this.settleTerminal(entry, job);
+      return false;
+    }
+    if (!job || job.metadata?.deletionTimestamp) return this.withoutJob(pass, entry, job);
+    const obs = observeJob(
+      job,
+      pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === job.metadata?.uid)),
+      primaryContainer(pass.ps.spec.trialTemplate).name,
+    );
+    switch (obs.phase) {
+      case 'Pending':
+        return this.pending(pass, entry, obs);
+      case 'Running':
+        return this.running(pass, entry, obs);
+      case 'Succeeded':
+        return this.succeeded(pass, entry, obs.pod);
+      case 'Failed':
+        await this.end(entry, { state: 'Failed', reason: obs.reason, message: obs.message });
+        return true;
+    }
+  }
+
+  /**
+   * Creates the trial's Job; true when the apiserver rejected it (quota, admission, an invalid
+   * template) and the trial ended Failed/JobRejected, since retrying would be rejected again.
+   */
+  async createJob(pass: StudyPass, entry: TrialEntry): Promise<boolean> {
+    const trial = entry.object;
+    let created: boolean;
+    try {
+      created = await this.deps.store.createJob(buildTrialJob(pass.ps, trial));
+    } catch (err) {
+      if (httpStatus(err) === undefined || isTransient(err)) throw err;
+      const message = `the apiserver rejected the trial's Job: ${errorMessage(err)}`;
+      await this.end(entry, { state: 'Failed', reason: 'JobRejected', message });
+      pass.problem ??= new StudyProblem('JobRejected', `trial ${trial.metadata.name}: ${message}`);
+      return true;
+    }
+    if (created)
+      pass.log.info({ trial: trial.metadata.name, params: trial.spec.parameters }, 'trial job created');
+    // Recorded so that a Job that later disappears is known to have existed (see withoutJob).
+    await this.patch(entry, { jobName: trial.metadata.name });
+    return false;
+  }
+
+  /** Stops following trials that are no longer active, and forgets their pruning progress. */
+  forget(trialKey: string): void {
+    this.deps.tracker.stopKey(trialKey);
+    this.pruning.forget(trialKey);
+  }
+
+  /** Records a terminal state first, then stops the Job: a crash in between leaves a terminal trial whose Job the next reconcile deletes. */
+  async end(entry: TrialEntry, status: Ending): Promise<void> {
+    const trial = entry.object;
+    const full: Partial<TrialStatus> = {
+      ...status,
+      ...(status.reason !== undefined ? { reason: fitText(status.reason, MAX_REASON) } : {}),
+      ...(status.message !== undefined ? { message: fitText(status.message, MAX_MESSAGE) } : {}),
+      completionTime: this.deps.now().toISOString(),
+    };
+    if (!status.intermediate && entry.view.intermediate.length === 0) {
+      const live = this.deps.tracker.collector(trial);
+      if (live) full.intermediate = live.intermediate();
+    }
+    // Stopped first, so no value the tracker had not yet written lands after the terminal state.
+    // The pruning progress is kept until the write succeeds: a decision that fails to be written
+    // (409) is judged again.
+    this.deps.tracker.stopKey(objectKey(trial));
+    await this.patch(entry, full);
+    this.forget(objectKey(trial));
+    this.deps.slots?.release(objectKey(trial));
+    entry.view = {
+      ...entry.view,
+      state: status.state,
+      ...(status.state === 'Succeeded' && status.objective !== undefined ? { value: status.objective } : {}),
+      intermediate: full.intermediate ?? entry.view.intermediate,
+    };
+    if (status.state === 'Succeeded') return;
+    await this.deps.store.deleteJob(trial.metadata.namespace, trial.metadata.name);
+    const warn = status.state === 'Failed' || status.state === 'MetricsUnavailable';
+    this.deps.events.emit(
+      trial,
+      warn ? 'Warning' : 'Normal',
+      `Trial${status.state}`,
+      `${status.reason ?? status.state}: ${status.message ?? ''}`,
+    );
+  }
+
+  private async settleTerminal(entry: TrialEntry, job: V1Job | undefined): Promise<void> {
+    this.forget(objectKey(entry.object));
+    if (job && !isFinished(job) && !job.metadata?.deletionTimestamp)
+      await this.deps.store.deleteJob(entry.object.metadata.namespace, job.metadata?.name as string);
+  }
+
+  /**
+   * A trial without a Job either has not started (create it) or lost the Job it had: deleted by
+   * a user or by ttlSecondsAfterFinished. Re-running it silently would hide that and could run a
+   * trial twice, so a lost Job ends the trial. The Job list is a live (quorum) read, so a Job
+   * this operator just created is never missing from it.
+   */
+  private async withoutJob(pass: StudyPass, entry: TrialEntry, job: V1Job | undefined): Promise<boolean> {
+    if (!job && !entry.object.status?.jobName) return this.createJob(pass, entry);
+    const name = entry.object.status?.jobName ?? entry.object.metadata.name;
+    await this.end(entry, {
+      state: 'Failed',
+      reason: 'JobDeleted',
+      message: `Job ${name} was deleted before the trial finished (by a user or its ttlSecondsAfterFinished); the trial is not run again`,
+    });
+    return true;
+  }
+
+  private async pending(
+    pass: StudyPass,
+    entry: TrialEntry,
+    obs: Extract<JobObservation, { phase: 'Pending' }>,
+  ): Promise<boolean> {
+    if (!entry.object.status?.jobName) await this.patch(entry, { jobName: entry.object.metadata.name });
+    const timeout = pass.ps.spec.pendingTimeoutSeconds;
+    const waited = pass.now.getTime() - obs.since.getTime();
+    if (waited < timeout * 1000) {
+      pass.requeueIn(timeout * 1000 - waited);
+      return false;
+    }
+    await this.end(entry, {
+      state: 'Failed',
+      reason: obs.unschedulable ? 'Unschedulable' : 'PendingTimeout',
+      message: `not running after ${timeout}s${obs.unschedulable ? `: ${obs.unschedulable}` : ''}`,
+    });
+    return true;
+  }
+
+  private async running(
+    pass: StudyPass,
+    entry: TrialEntry,
+    obs: Extract<JobObservation, { phase: 'Running' }>,
+  ): Promise<boolean> {
+    await this.markRunning(entry, obs);
+    const container = primaryContainer(pass.ps.spec.trialTemplate).name;
+    this.deps.tracker.ensure(pass.ps, entry.object, obs.pod, container);
+    const timeout = pass.ps.spec.trialTimeoutSeconds;
+    if (timeout !== undefined) {
+      const ran = (obs.finishedAt ?? pass.now).getTime() - obs.startedAt.getTime();
+      if (ran >= timeout * 1000) {
+        await this.end(entry, {
+          state: 'Failed',
+          reason: 'Timeout',
+          message: `ran longer than trialTimeoutSeconds (${timeout}s)`,
+        });
+        return true;
+      }
+      // A finished pod cannot run out of time; the Job's verdict brings the next reconcile.
+      if (!obs.finishedAt) pass.requeueIn(timeout * 1000 - ran);
+    }
+    return this.judge(pass, entry);
+  }
+
+  /**
+   * Records that the trial runs, and in which pod. When the Job retried it in a new pod, the
+   * values recorded for the failed attempt are dropped: the new attempt starts over.
+   */
+  private async markRunning(entry: TrialEntry, obs: Extract<JobObservation, { phase: 'Running' }>) {
+    const status = entry.object.status;
+    const podName = obs.pod.metadata?.name as string;
+    if (entry.view.state === 'Running' && status?.podName === podName) return;
+    const retried = status?.podName !== undefined && status.podName !== podName;
+    await this.patch(entry, {
+      state: 'Running',
+      startTime: status?.startTime ?? obs.startedAt.toISOString(),
+      podName,
+      jobName: entry.object.metadata.name,
+      ...(retried ? { intermediate: [] } : {}),
+    });
+    entry.view = { ...entry.view, state: 'Running', ...(retried ? { intermediate: [] } : {}) };
+  }
+
+  private async judge(pass: StudyPass, entry: TrialEntry): Promise<boolean> {
+    const decision = await this.pruning.judge(
+      (trial, peers) => this.deps.advisor.prune(pass.ps, pass.engine, trial, peers),
+      objectKey(entry.object),
+      entry.object.status?.podName ?? '',
+      entry.view,
+      pass.entries.map((e) => e.view),
+    );
+    if (!decision.prune) return false;
+    await this.end(entry, {
+      state: 'Pruned',
+      reason: 'Pruned',
+      message: decision.reason,
+      prunedAtStep: decision.step,
+    });
+    return true;
+  }
+
+  private async succeeded(pass: StudyPass, entry: TrialEntry, pod: V1Pod | undefined): Promise<boolean> {
+    const { result, intermediate } = await this.finalValues(pass, entry.object, pod);
+    const curve = intermediate ? { intermediate } : {};
+    if (result.ok) {
+      await this.end(entry, {
+        state: 'Succeeded',
+        objective: result.objective,
+        metrics: result.metrics,
+        ...curve,
+      });
+    } else {
+      await this.end(entry, {
+        state: result.reason === 'MetricsUnavailable' ? 'MetricsUnavailable' : 'Failed',
+        reason: result.reason,
+        message: result.message,
+        ...curve,
+      });
+    }
+    return true;
+  }
+
+  /**
+   * From the finished pod's whole log when it can be read, else from what was seen live. Only a
+   * log that is gone for good (404/410) falls back; a transient failure is retried a few times
+   * and then fails the reconcile, which is retried with backoff: it must never turn a finished
+   * trial into MetricsUnavailable.
+   */
+  private async finalValues(
+    pass: StudyPass,
+    trial: TrialObject,
+    pod: V1Pod | undefined,
+  ): Promise<{ result: FinalResult; intermediate?: IntermediateValue[] }> {
+    const { spec } = pass.ps;
+    const live = this.deps.tracker.collector(trial);
+    const fromLive = () => ({ result: live ? live.final() : finalFromStatus(spec, trial.status) });
+    if (spec.metrics.source === 'prometheus' || !pod?.metadata?.name) return fromLive();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await finalFromLogs(
+          this.deps.clients.kc,
+          spec,
+          trial.metadata.namespace,
+          pod.metadata.name,
+          primaryContainer(spec.trialTemplate).name,
+        );
+      } catch (err) {
+        const gone = httpStatus(err) === 404 || httpStatus(err) === 410;
+        if (!gone && isTransient(err)) {
+          if (attempt >= FINAL_LOG_ATTEMPTS) throw err;
+          await sleep(FINAL_LOG_RETRY_MS * attempt);
+          continue;
+        }
+        pass.log.warn(
+          { trial: trial.metadata.name, err: errorMessage(err) },
+          'the final log cannot be read; using values seen live',
+        );
+        return fromLive();
+      }
+    }
+  }
+
+  /**
+   * Every write is conditional on the Trial being as it was read (resourceVersion): a decision
+   * taken from a stale view fails with 409, and the reconcile reads again and decides again.
+   */
+  private async patch(entry: TrialEntry, status: Partial<TrialStatus>): Promise<void> {
+    const { metadata } = entry.object;
+    // A new Trial has no status yet, and a status must have a state.
+    const full = { state: entry.object.status?.state ?? entry.view.state, ...status };
+    entry.object = await this.deps.store.patchTrialStatus(
+      metadata.namespace,
+      metadata.name,
+      full,
+      metadata.resourceVersion,
+    );
+  }
+}
+
+function isFinished(job: V1Job): boolean {
+  return (job.status?.conditions ?? []).some(
+    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
+}

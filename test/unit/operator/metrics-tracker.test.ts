@@ -1,0 +1,115 @@
+// The metrics tracker's error paths against a local HTTP server standing in for pods/log.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { TrialStatus } from '../../../src/api/trial.js';
+import type { ParsedStudy, TrialObject } from '../../../src/operator/kube/resources.js';
+import { TrialMetricsTracker } from '../../../src/operator/trials/metrics-tracker.js';
+import { spec } from '../../support/specs.js';
+import { startFakeApi, sendStatus, type FakeApi } from './support/fake-api.js';
+import { memoryLogger } from './support/logger.js';
+
+const until = async (cond: () => boolean) => {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+};
+const study: ParsedStudy = {
+  apiVersion: 'kubetune.io/v1alpha1',
+  kind: 'Study',
+  metadata: { name: 'demo', namespace: 'ns', uid: 's' },
+  spec: spec(),
+};
+const trial: TrialObject = {
+  apiVersion: 'kubetune.io/v1alpha1',
+  kind: 'Trial',
+  metadata: { name: 'demo-0', namespace: 'ns', uid: 't' },
+  spec: { study: 'demo', index: 0, parameters: {} },
+};
+const pod = (name: string): V1Pod => ({ metadata: { name, namespace: 'ns' }, status: { phase: 'Running' } });
+const apiError = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code, body: '{}' });
+
+describe('trial metrics tracker', () => {
+  let api: FakeApi;
+  const trackers: TrialMetricsTracker[] = [];
+  before(async () => {
+    api = await startFakeApi();
+    // Each pod prints one line with its own loss, then keeps the stream open.
+    api.route('GET', /^\/api\/v1\/namespaces\/ns\/pods\/([^/]+)\/log$/, (req, res) => {
+      const name = req.path.split('/')[6] as string;
+      if (name === 'gone') return sendStatus(res, 404, 'NotFound', `pods "${name}" not found`);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write(`2026-01-01T00:00:01Z epoch=1 loss=${name === 'attempt-1' ? 5 : 1}\n`);
+    });
+  });
+  after(async () => {
+    for (const t of trackers) t.stopAll();
+    await api.close();
+  });
+
+  function tracker(patch: (status: Partial<TrialStatus>) => Promise<void>) {
+    const t = new TrialMetricsTracker({
+      kc: api.kc,
+      logger: memoryLogger().logger,
+      recordProgress: (_ns, _name, values) => patch(values),
+      onProgress: () => {},
+      flushIntervalMs: 5,
+    });
+    trackers.push(t);
+    return t;
+  }
+
+  it('follows the new pod after a Job retry, and starts the values over', { timeout: 30_000 }, async () => {
+    const flushed: Partial<TrialStatus>[] = [];
+    const t = tracker(async (s) => void flushed.push(s));
+    t.ensure(study, trial, pod('attempt-1'), 'trainer');
+    await until(() => flushed.length >= 1);
+    t.ensure(study, trial, pod('attempt-2'), 'trainer');
+    await until(() => flushed.some((s) => s.intermediate?.[0]?.value === 1));
+    assert.deepEqual(t.collector(trial)?.intermediate(), [{ step: 1, value: 1 }]);
+    assert.deepEqual(flushed.at(-1)?.intermediate, [{ step: 1, value: 1 }]);
+    t.stop(trial);
+  });
+
+  it('stops tracking a trial whose status write answers 404 (the Trial was deleted)', async () => {
+    let writes = 0;
+    const t = tracker(async () => {
+      writes++;
+      throw apiError(404);
+    });
+    t.ensure(study, trial, pod('attempt-1'), 'trainer');
+    await until(() => t.trackedKeys('ns/demo').length === 0 || writes >= 2);
+    assert.equal(writes, 1);
+    assert.deepEqual(t.trackedKeys('ns/demo'), []);
+  });
+
+  it('stops once the trial is no longer Running (the conditional write answers 422)', async () => {
+    let writes = 0;
+    const t = tracker(async () => {
+      writes++;
+      throw apiError(422);
+    });
+    t.ensure(study, trial, pod('attempt-1'), 'trainer');
+    await until(() => t.trackedKeys('ns/demo').length === 0 || writes >= 2);
+    assert.equal(writes, 1);
+    assert.deepEqual(t.trackedKeys('ns/demo'), []);
+  });
+
+  it('retries a status write that failed with 503', async () => {
+    let writes = 0;
+    const t = tracker(async () => {
+      if (++writes === 1) throw apiError(503);
+    });
+    t.ensure(study, trial, pod('attempt-1'), 'trainer');
+    await until(() => writes >= 2);
+    assert.deepEqual(t.trackedKeys('ns/demo'), ['ns/demo-0']);
+    t.stop(trial);
+  });
+
+  it('keeps what it saw when the pod is gone (404), for the final values', async () => {
+    const t = tracker(async () => {});
+    t.ensure(study, trial, pod('gone'), 'trainer');
+    await until(() => api.requests.some((r) => r.path.endsWith('/pods/gone/log')));
+    assert.deepEqual(t.trackedKeys('ns/demo'), ['ns/demo-0']);
+    assert.ok(t.collector(trial));
+    t.stop(trial);
+  });
+});
