@@ -11,7 +11,6 @@ export const TRIAL_PLURAL = 'trials';
 export const LABEL_STUDY = 'kubetune.io/study';
 export const LABEL_TRIAL = 'kubetune.io/trial';
 export const LABEL_TRIAL_INDEX = 'kubetune.io/trial-index';
-export const FIELD_MANAGER = 'kubetune-operator';
 
 interface Meta extends V1ObjectMeta {
   name: string;
