@@ -244,7 +244,7 @@ async function runControllers(
   await work;
   tracker.stopAll();
   await advisor.close();
-  for (const inf of all) inf.stop();
+  await Promise.all(all.map((inf) => inf.stop()));
   setReady(false);
   logger.info('controllers stopped');
 }
