@@ -3,7 +3,7 @@
 // keeps for each Job, for tests of the cluster and of the operator's queueing alike.
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { V1Condition, V1OwnerReference } from '@kubernetes/client-node';
-import { isNotFound, uniqueName, type AfterHook, type Clients } from './cluster.js';
+import { isNotFound, kubeconfigPath, uniqueName, type AfterHook, type Clients } from './cluster.js';
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
 export const KUEUE_VERSION = 'v1beta2';
@@ -70,6 +70,12 @@ export async function createQueues(
     apiVersion: `${KUEUE_GROUP}/${KUEUE_VERSION}`,
     kind: 'ResourceFlavor',
     metadata: { name: flavor },
+  }).catch((err: unknown) => {
+    if (!isNotFound(err)) throw err;
+    throw new Error(
+      `the test cluster at ${kubeconfigPath} has no Kueue (${KUEUE_GROUP}/${KUEUE_VERSION} is not served): ` +
+        'restart it with `npm run cluster:up`, which starts Kueue (test/cluster/README.md)',
+    );
   });
   t.after(() => deleteClusterObject(api, 'resourceflavors', flavor));
   await cluster('clusterqueues', {
