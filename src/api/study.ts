@@ -82,7 +82,24 @@ export const StudyConfig = withRules(z.strictObject(studyConfigShape), [uniquePa
 export type StudyConfig = z.output<typeof StudyConfig>;
 export type StudyConfigInput = z.input<typeof StudyConfig>;
 
-const StudySpecFields = z.strictObject({ ...studyConfigShape, trialTemplate: TrialTemplate });
+/** A Kubernetes object name (DNS subdomain) that is also a valid label value. */
+const LabelValueName = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase name of at most 63 characters');
+
+const StudySpecFields = z.strictObject({
+  ...studyConfigShape,
+  trialTemplate: TrialTemplate,
+  /**
+   * The Kueue LocalQueue (in the study's namespace) that admits its trials: their Jobs are
+   * created suspended and labelled kueue.x-k8s.io/queue-name. The same label in
+   * trialTemplate.metadata.labels does the same.
+   */
+  queueName: LabelValueName.optional(),
+  /** A Kueue WorkloadPriorityClass for the trials' Jobs (kueue.x-k8s.io/priority-class); needs a queue. */
+  priorityClassName: LabelValueName.optional(),
+});
 type StudySpecFields = z.output<typeof StudySpecFields>;
 
 function templateTexts(spec: StudySpecFields): { path: (string | number)[]; text: string }[] {
@@ -98,8 +115,39 @@ function templateTexts(spec: StudySpecFields): { path: (string | number)[]; text
   return out;
 }
 
+/** The Kueue label that puts a Job in a LocalQueue. */
+export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
+/** The Kueue label that gives a Job's Workload a WorkloadPriorityClass. */
+export const KUEUE_PRIORITY_LABEL = 'kueue.x-k8s.io/priority-class';
+
+const TEMPLATE_QUEUE = `self.trialTemplate.metadata.labels['${KUEUE_QUEUE_LABEL}']`;
+const HAS_TEMPLATE_QUEUE = `has(self.trialTemplate.metadata) && has(self.trialTemplate.metadata.labels) && '${KUEUE_QUEUE_LABEL}' in self.trialTemplate.metadata.labels`;
+
+/** The LocalQueue the study's trials wait in: spec.queueName, else the template's queue label. */
+export function studyQueue(spec: {
+  queueName?: string | undefined;
+  trialTemplate: { metadata?: { labels?: Record<string, string> | undefined } | undefined };
+}): string | undefined {
+  return spec.queueName ?? spec.trialTemplate.metadata?.labels?.[KUEUE_QUEUE_LABEL];
+}
+
 export const StudySpec = withRules(StudySpecFields, [
   uniqueParameterNames,
+  {
+    cel: `!has(self.queueName) || !(${HAS_TEMPLATE_QUEUE}) || ${TEMPLATE_QUEUE} == self.queueName`,
+    message: `queueName and trialTemplate.metadata.labels['${KUEUE_QUEUE_LABEL}'] name different queues: give the queue once`,
+    path: 'queueName',
+    holds: (s) => {
+      const label = s.trialTemplate.metadata?.labels?.[KUEUE_QUEUE_LABEL];
+      return s.queueName === undefined || label === undefined || label === s.queueName;
+    },
+  },
+  {
+    cel: `!has(self.priorityClassName) || has(self.queueName) || (${HAS_TEMPLATE_QUEUE})`,
+    message: `priorityClassName needs a Kueue queue: set queueName (or the trial template label ${KUEUE_QUEUE_LABEL})`,
+    path: 'priorityClassName',
+    holds: (s) => s.priorityClassName === undefined || studyQueue(s) !== undefined,
+  },
   {
     cel: '!has(self.trialTemplate.primaryContainerName) || self.trialTemplate.spec.template.spec.containers.exists(c, c.name == self.trialTemplate.primaryContainerName)',
     message: 'primaryContainerName must name one of the template containers',
@@ -141,6 +189,8 @@ export type StudyPhase = (typeof STUDY_PHASES)[number];
 export const TrialCounts = z.object({
   total: z.number().int(),
   pending: z.number().int(),
+  /** Waiting for Kueue to admit them (or evicted and waiting to run again). */
+  queued: z.number().int().optional(),
   running: z.number().int(),
   succeeded: z.number().int(),
   failed: z.number().int(),

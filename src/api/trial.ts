@@ -4,6 +4,9 @@ import { API_GROUP_VERSION, ObjectMeta } from './study.js';
 
 export const TRIAL_STATES = [
   'Pending',
+  // Waiting for Kueue to admit its Job (the study names a LocalQueue), or evicted by Kueue and
+  // waiting to run again: active, holding one of the study's parallelism slots, never timed out.
+  'Queued',
   'Running',
   'Succeeded',
   'Failed',
@@ -53,6 +56,8 @@ export const TrialStatus = withTransitionRules(
     /** Objective metric per step, thinned to the study's maxIntermediateValues. */
     intermediate: z.array(IntermediateValue).optional(),
     prunedAtStep: z.number().optional(),
+    /** Runs of this trial so far: 1, plus one per Kueue preemption that sent it back to Queued. */
+    attempts: z.number().int().min(1).optional(),
     jobName: z.string().optional(),
     podName: z.string().optional(),
   }),

@@ -16,6 +16,7 @@ import { errorMessage } from '../runtime/kube-errors.js';
 import { ownerReference, trialLabels } from '../trials/job-builder.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
 import { httpStatus, isTransient, retryAfterMs, StudyProblem } from './reconcile-errors.js';
+import { QueueReasons } from './queued-trials.js';
 import type { SlotLedger } from './slot-ledger.js';
 import { StudyStatusWriter } from './status-writer.js';
 import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
@@ -139,6 +140,7 @@ export class StudyReconciler {
       entries,
       now: this.now(),
       log: this.deps.logger.child({ study: `${namespace}/${name}` }),
+      queue: new QueueReasons(() => this.store.listWorkloads(namespace)),
       requeueIn: (ms) => (requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(50, ms))),
       ...(misfit ? { problem: misfit } : {}),
     };

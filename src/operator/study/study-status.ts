@@ -8,6 +8,7 @@ export function countTrials(trials: readonly TrialView[]): TrialCounts {
   return {
     total: trials.length,
     pending: n('Pending'),
+    queued: n('Queued'),
     running: n('Running'),
     succeeded: n('Succeeded'),
     failed: n('Failed'),

@@ -21,6 +21,7 @@ import { buildTrialJob } from '../trials/job-builder.js';
 import { observeJob, type JobObservation } from '../trials/job-observation.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
 import { PruneJudge } from './prune-judge.js';
+import type { QueueReasons } from './queued-trials.js';
 import { httpStatus, isTransient, StudyProblem } from './reconcile-errors.js';
 import type { SlotLedger } from './slot-ledger.js';
 import { fitText, MAX_MESSAGE, MAX_REASON } from './text-limits.js';
@@ -39,6 +40,8 @@ export interface StudyPass {
   now: Date;
   log: Logger;
   requeueIn(ms: number): void;
+  /** Why queued trials wait, from Kueue's Workloads (listed at most once per pass). */
+  queue: QueueReasons;
   /** The first problem this pass met that retrying cannot fix; shown on the Study. */
   problem?: StudyProblem;
 }
@@ -58,6 +61,8 @@ type Ending = Partial<TrialStatus> & { state: TrialState };
 
 const FINAL_LOG_ATTEMPTS = 3;
 const FINAL_LOG_RETRY_MS = 500;
+/** How often a queued trial's reason is read again from its Workload (no watch on Workloads). */
+const QUEUE_RECHECK_MS = 30_000;
 
 /**
  * One trial's way from Pending to a terminal state, decided from its Job and pods as they are
@@ -80,8 +85,11 @@ export class TrialLifecycle {
       job,
       pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === job.metadata?.uid)),
       primaryContainer(pass.ps.spec.trialTemplate).name,
+      pass.now,
     );
     switch (obs.phase) {
+      case 'Queued':
+        return this.queued(pass, entry, job);
       case 'Pending':
         return this.pending(pass, entry, obs);
       case 'Running':
@@ -183,12 +191,53 @@ export class TrialLifecycle {
     return true;
   }
 
+  /**
+   * A Job that Kueue has not admitted yet, or has suspended again to preempt it. A preempted
+   * trial runs again with the same parameters once readmitted: one more attempt, whose values
+   * start over (the new pod's curve, as after a Job retry), so the evicted attempt's values are
+   * dropped. Waiting in the queue never times out: the pending clock starts at admission.
+   */
+  private async queued(pass: StudyPass, entry: TrialEntry, job: V1Job): Promise<boolean> {
+    const status = entry.object.status;
+    const preempted = entry.view.state === 'Running';
+    const wait = await pass.queue.of(job);
+    const reason = fitText(wait.reason, MAX_REASON);
+    const message = fitText(wait.message, MAX_MESSAGE);
+    const attempts = (status?.attempts ?? 1) + 1;
+    if (preempted) this.deps.tracker.stopKey(objectKey(entry.object));
+    if (entry.view.state !== 'Queued' || status?.reason !== reason || status.message !== message) {
+      await this.patch(entry, {
+        state: 'Queued',
+        reason,
+        message,
+        jobName: entry.object.metadata.name,
+        ...(preempted ? { attempts, intermediate: [] } : {}),
+      });
+      entry.view = { ...entry.view, state: 'Queued', ...(preempted ? { intermediate: [] } : {}) };
+    }
+    if (preempted) {
+      const why = `Kueue preempted Job ${job.metadata?.name}; attempt ${attempts} runs the same parameters once the Job is admitted again`;
+      pass.log.info({ trial: entry.object.metadata.name, attempts }, 'trial preempted by Kueue');
+      this.deps.events.emit(entry.object, 'Normal', 'TrialPreempted', why);
+    }
+    pass.requeueIn(QUEUE_RECHECK_MS);
+    return false;
+  }
+
   private async pending(
     pass: StudyPass,
     entry: TrialEntry,
     obs: Extract<JobObservation, { phase: 'Pending' }>,
   ): Promise<boolean> {
-    if (!entry.object.status?.jobName) await this.patch(entry, { jobName: entry.object.metadata.name });
+    if (entry.view.state === 'Queued') {
+      await this.patch(entry, {
+        state: 'Pending',
+        reason: 'Admitted',
+        message: 'Kueue admitted the Job; waiting for its pod to run',
+      });
+      entry.view = { ...entry.view, state: 'Pending' };
+    } else if (!entry.object.status?.jobName)
+      await this.patch(entry, { jobName: entry.object.metadata.name });
     const timeout = pass.ps.spec.pendingTimeoutSeconds;
     const waited = pass.now.getTime() - obs.since.getTime();
     if (waited < timeout * 1000) {

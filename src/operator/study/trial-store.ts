@@ -2,6 +2,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Condition, StudyStatus } from '../../api/study.js';
 import type { TrialStatus } from '../../api/trial.js';
 import type { KubeClients } from '../kube/clients.js';
+import { KUEUE_GROUP, KUEUE_VERSION, type KueueWorkload } from './queued-trials.js';
 import { MERGE_PATCH } from '../kube/clients.js';
 import { isAlreadyExists, isNotFound } from '../runtime/kube-errors.js';
 import {
@@ -59,6 +60,20 @@ export class TrialStore {
   }
 
   /** Creates the Trial, or returns the one a previous (crashed) reconcile already created. */
+  /**
+   * The namespace's Kueue Workloads. Kueue does not copy the Job's labels to its Workload, so
+   * they cannot be selected per study; one list per reconcile that has a queued trial.
+   */
+  async listWorkloads(namespace: string): Promise<KueueWorkload[]> {
+    const list = (await this.c.custom.listNamespacedCustomObject({
+      group: KUEUE_GROUP,
+      version: KUEUE_VERSION,
+      namespace,
+      plural: 'workloads',
+    })) as { items: KueueWorkload[] };
+    return list.items;
+  }
+
   async createTrial(trial: TrialObject): Promise<{ trial: TrialObject; created: boolean }> {
     const { namespace, name } = trial.metadata;
     try {

@@ -1,4 +1,5 @@
 import type { V1Job, V1OwnerReference } from '@kubernetes/client-node';
+import { KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL, studyQueue } from '../../api/study.js';
 import { primaryContainer, renderJobSpec } from '../../engine/trial-template.js';
 import {
   LABEL_STUDY,
@@ -25,6 +26,20 @@ export function ownerReference(owner: {
 
 export function trialLabels(study: string, trial: string, index: number): Record<string, string> {
   return { [LABEL_STUDY]: study, [LABEL_TRIAL]: trial, [LABEL_TRIAL_INDEX]: String(index) };
+}
+
+/**
+ * The Kueue labels and suspension of a study that names a queue: Kueue admits a Job by
+ * unsuspending it, so it must be created suspended or it would start outside the queue's quota.
+ */
+function kueueFields(study: ParsedStudy): { labels: Record<string, string>; suspend?: true } {
+  const queue = studyQueue(study.spec);
+  if (queue === undefined) return { labels: {} };
+  const priority = study.spec.priorityClassName;
+  return {
+    labels: { [KUEUE_QUEUE_LABEL]: queue, ...(priority ? { [KUEUE_PRIORITY_LABEL]: priority } : {}) },
+    suspend: true,
+  };
 }
 
 /**
@@ -59,13 +74,14 @@ export function buildTrialJob(study: ParsedStudy, trial: TrialObject): V1Job {
       : c,
   );
   const podSpec = spec.template.spec as Record<string, unknown>;
+  const kueue = kueueFields(study);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
       name: trial.metadata.name,
       namespace: trial.metadata.namespace,
-      labels: { ...(template.metadata?.labels ?? {}), ...labels },
+      labels: { ...(template.metadata?.labels ?? {}), ...kueue.labels, ...labels },
       annotations: template.metadata?.annotations ?? {},
       ownerReferences: [ownerReference(trial)],
     },
@@ -73,6 +89,7 @@ export function buildTrialJob(study: ParsedStudy, trial: TrialObject): V1Job {
       // A trial is one attempt unless the template asks for retries.
       backoffLimit: 0,
       ...(spec as Record<string, unknown>),
+      ...(kueue.suspend ? { suspend: true } : {}),
       template: {
         ...spec.template,
         metadata: { ...podMeta, labels: { ...(podMeta.labels ?? {}), ...labels } },

@@ -1,6 +1,9 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { KUEUE_QUEUE_LABEL } from '../../api/study.js';
 
 export type JobObservation =
+  /** Suspended: waiting for Kueue to admit it, or suspended again by a Kueue preemption. */
+  | { phase: 'Queued' }
   | { phase: 'Pending'; since: Date; unschedulable?: string }
   /**
    * `startedAt`: when the trial's container started (not when the pod was accepted: a slow image
@@ -66,6 +69,21 @@ function pendingSince(job: V1Job, current: V1Pod | undefined): Date {
   return created ? new Date(created) : new Date();
 }
 
+/**
+ * When Kueue admitted (unsuspended) a queued Job: the Job controller resets startTime and flips
+ * its Suspended condition to False then. Until it has written that status the admission has
+ * only just happened, so `now`. Undefined for a Job that was never queued.
+ */
+function admittedAt(job: V1Job, now: Date): Date | undefined {
+  const resumed = job.status?.conditions?.find((c) => c.type === 'Suspended' && c.status === 'False');
+  const queued = job.metadata?.labels?.[KUEUE_QUEUE_LABEL] !== undefined || resumed !== undefined;
+  if (!queued) return undefined;
+  const times = [resumed?.lastTransitionTime, job.status?.startTime]
+    .filter((t) => t !== undefined)
+    .map((t) => new Date(t).getTime());
+  return times.length > 0 ? new Date(Math.max(...times)) : now;
+}
+
 function runTimes(pod: V1Pod, container: string | undefined): { startedAt: Date; finishedAt?: Date } {
   const status = pod.status?.containerStatuses?.find((s) => s.name === container);
   const started = status?.state?.running?.startedAt ?? status?.state?.terminated?.startedAt;
@@ -78,9 +96,15 @@ function runTimes(pod: V1Pod, container: string | undefined): { startedAt: Date;
 
 /**
  * Where a trial's Job stands, judged from the Job's conditions and its current pod; `container`
- * is the trial's primary container, whose run times count.
+ * is the trial's primary container, whose run times count. A queued Job's pending time counts
+ * from its admission, not from its creation: waiting in the queue is not being stuck.
  */
-export function observeJob(job: V1Job, pods: V1Pod[], container?: string): JobObservation {
+export function observeJob(
+  job: V1Job,
+  pods: V1Pod[],
+  container?: string,
+  now: Date = new Date(),
+): JobObservation {
   const pod = pods.find((p) => p.status?.phase === 'Succeeded') ?? newest(pods);
   if (condition(job, 'Complete') || condition(job, 'SuccessCriteriaMet'))
     return { phase: 'Succeeded', ...(pod ? { pod } : {}) };
@@ -94,6 +118,8 @@ export function observeJob(job: V1Job, pods: V1Pod[], container?: string): JobOb
       message: fromPod?.message ?? failed.message ?? 'the Job failed',
     };
   }
+  // Kueue suspends an admitted Job to preempt it; its pods are being stopped and do not count.
+  if (job.spec?.suspend === true) return { phase: 'Queued' };
   const current = newest(pods.filter((p) => p.status?.phase !== 'Failed')) ?? pod;
   const stuck = podFailure(current);
   if (stuck && current?.status?.phase === 'Pending') return { phase: 'Failed', pod: current, ...stuck };
@@ -101,7 +127,9 @@ export function observeJob(job: V1Job, pods: V1Pod[], container?: string): JobOb
     return { phase: 'Running', pod: current, ...runTimes(current, container) };
   }
   const scheduled = current?.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  const since = pendingSince(job, current);
+  const admitted = admittedAt(job, now);
+  const waiting = pendingSince(job, current);
+  const since = admitted && admitted > waiting ? admitted : waiting;
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
     return { phase: 'Pending', since, unschedulable: scheduled.message ?? 'Unschedulable' };
   }

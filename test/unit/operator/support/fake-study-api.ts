@@ -13,6 +13,8 @@ export interface StudyWorld {
   /** Pod name → log text (lines with RFC3339 timestamps, as the apiserver sends them). */
   logs: Record<string, string>;
   events: CoreV1Event[];
+  /** Kueue Workloads of the namespace (served under kueue.x-k8s.io/v1beta2). */
+  workloads: unknown[];
 }
 
 const CUSTOM = '/apis/kubetune.io/v1alpha1/namespaces/([^/]+)';
@@ -47,7 +49,7 @@ function jsonPatch(target: Record<string, unknown>, ops: { op: string; path: str
 }
 
 export function emptyWorld(study: StudyObject): StudyWorld {
-  return { study, trials: [], jobs: [], pods: [], logs: {}, events: [] };
+  return { study, trials: [], jobs: [], pods: [], logs: {}, events: [], workloads: [] };
 }
 
 export function serveStudy(api: FakeApi, world: StudyWorld): void {
@@ -112,6 +114,9 @@ export function serveStudy(api: FakeApi, world: StudyWorld): void {
     world.jobs = world.jobs.filter((j) => j.metadata?.name !== name);
     sendJson(res, 200, { kind: 'Status', status: 'Success' });
   });
+  api.route('GET', /^\/apis\/kueue\.x-k8s\.io\/v1beta2\/namespaces\/[^/]+\/workloads$/, (_req, res) =>
+    sendJson(res, 200, { items: world.workloads }),
+  );
   api.route('GET', /^\/api\/v1\/namespaces\/[^/]+\/pods$/, (_req, res) =>
     sendJson(res, 200, { items: world.pods }),
   );
