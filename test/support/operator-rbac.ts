@@ -18,6 +18,7 @@ export const WATCHED_NAMESPACE_PERMISSIONS: Permission[] = [
   { group: '', resource: 'pods', verbs: ['get', 'list', 'watch'] },
   { group: '', resource: 'pods/log', verbs: ['get'] },
   { group: '', resource: 'events', verbs: ['create'] },
+  { group: 'kueue.x-k8s.io', resource: 'workloads', verbs: ['list'] },
 ];
 
 /** Only in the release namespace, and only when leader election is on. */

@@ -87,4 +87,8 @@ the trial pods' business, mounted by the kubelet.
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+# Why a Kueue-queued trial waits (its Workload's conditions); without Kueue the list just fails.
+- apiGroups: [kueue.x-k8s.io]
+  resources: [workloads]
+  verbs: [list]
 {{- end }}
