@@ -60,6 +60,45 @@ describe('operator problems on the real test cluster', () => {
     assert.match(events.onTrial.message ?? '', /^JobRejected: /);
   });
 
+  it('ends a trial whose Job a ResourceQuota refuses as JobRejected, with the quota named', async (t) => {
+    const ns = await createTestNamespace(t, suite.c, 'op-quota');
+    await suite.c.core.createNamespacedResourceQuota({
+      namespace: ns,
+      body: { metadata: { name: 'no-jobs' }, spec: { hard: { 'count/jobs.batch': '0' } } },
+    });
+    // Quota admission refuses with "status unknown" until the quota controller has counted.
+    await waitFor(
+      async () =>
+        (await suite.c.core.readNamespacedResourceQuota({ namespace: ns, name: 'no-jobs' })).status?.hard,
+      30_000,
+      'the quota controller to fill in the quota status',
+    );
+    const op = suite.start(['--namespaces', ns]);
+    await createStudy(suite.api, ns, 'quota', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'random' },
+      parameters: xy,
+      maxTrials: 2,
+      maxFailedTrials: 0,
+      trialTemplate: fakeTrainerTemplate(['--x=${params.x}']),
+    });
+    const study = await waitForStudyEnd(suite.api, ns, 'quota', 60_000, op);
+    assert.equal(study.status?.phase, 'Failed');
+    const [trial] = await listTrials(suite.api, ns, 'quota');
+    assert.equal(trial?.status?.state, 'Failed');
+    assert.equal(trial?.status?.reason, 'JobRejected');
+    assert.match(trial?.status?.message ?? '', /HTTP 403: .*exceeded quota: no-jobs/);
+    const onStudy = await waitFor(
+      async () =>
+        (await suite.c.core.listNamespacedEvent({ namespace: ns })).items.find(
+          (e) => e.involvedObject.kind === 'Study' && e.reason === 'JobRejected',
+        ),
+      30_000,
+      'a JobRejected event on the Study',
+    );
+    assert.match(onStudy.message ?? '', /exceeded quota/);
+  });
+
   it('reports an invalid spec whose message exceeds 32 KiB, cut to what the CRD accepts', async (t) => {
     const ns = await createTestNamespace(t, suite.c, 'op-longmsg');
     const op = suite.start(['--namespaces', ns]);
