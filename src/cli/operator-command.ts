@@ -5,10 +5,12 @@ import { UserError } from './load-study.js';
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
                          [--workers 4] [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
                          [--lease-duration-seconds 15] [--renew-deadline-seconds 10] [--retry-period-seconds 2]
-                         [--max-concurrent-trials N] [--log-level info]
+                         [--max-concurrent-trials N] [--request-timeout-seconds 30] [--log-level info]
 
 Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
-when run in a pod, otherwise --kubeconfig or $KUBECONFIG.`;
+when run in a pod, otherwise --kubeconfig or $KUBECONFIG.
+
+--request-timeout-seconds bounds every API call except watches and log streams.`;
 
 function int(flag: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
@@ -36,6 +38,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       'renew-deadline-seconds': { type: 'string', default: '10' },
       'retry-period-seconds': { type: 'string', default: '2' },
       'max-concurrent-trials': { type: 'string' },
+      'request-timeout-seconds': { type: 'string', default: '30' },
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -47,6 +50,8 @@ export async function operatorCommand(argv: string[]): Promise<number> {
   if (!LOG_LEVELS.includes(values['log-level']))
     throw new UserError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${values['log-level']}`);
   const maxConcurrentTrials = int('max-concurrent-trials', values['max-concurrent-trials'], 1);
+  const requestTimeoutMs =
+    (int('request-timeout-seconds', values['request-timeout-seconds'], 1) as number) * 1000;
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);
@@ -62,6 +67,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       metricsHost: values['metrics-host'],
       workers: int('workers', values.workers, 1) as number,
       logLevel: values['log-level'],
+      requestTimeoutMs,
       ...(values['leader-elect']
         ? {
             leaderElection: {

@@ -36,6 +36,8 @@ export interface OperatorOptions {
   /** Operator-wide cap on trials running at once, across all studies. */
   maxConcurrentTrials?: number;
   resyncMs?: number;
+  /** Limit on each API call; watches and log streams are exempt. Default 30 s. */
+  requestTimeoutMs?: number;
   logger?: Logger;
   logLevel?: string;
 }
@@ -49,7 +51,8 @@ const CONTROLLER = 'study';
 export async function runOperator(opts: OperatorOptions, signal: AbortSignal): Promise<void> {
   const logger =
     opts.logger ?? pino({ level: opts.logLevel ?? 'info', base: { component: 'kubetune-operator' } });
-  const clients = makeClients(loadKubeConfig(opts.kubeconfig));
+  const kc = loadKubeConfig(opts.kubeconfig);
+  const { requestTimeoutMs } = opts;
   const metrics = createOperatorMetrics();
   let ready = false;
   const server = await startOperatorServer({
@@ -66,15 +69,22 @@ export async function runOperator(opts: OperatorOptions, signal: AbortSignal): P
   try {
     if (opts.leaderElection) {
       const identity = opts.leaderElection.identity ?? `${hostname()}-${process.pid}`;
-      const elector = new LeaderElector(clients.coordination, { ...opts.leaderElection, identity, logger });
+      const elector = new LeaderElector(makeClients(kc, { requestTimeoutMs }).coordination, {
+        ...opts.leaderElection,
+        identity,
+        logger,
+      });
       ready = true; // A standby replica is healthy; it just does not reconcile.
       let controllers: Promise<void> | undefined;
       const electing = elector.run({
         onStartedLeading: (leading: AbortSignal) => {
           metrics.leader.set(1);
           logger.info({ identity }, 'became leader');
+          // This term's clients: once the lease is lost or overdue for renewal, nothing they send
+          // reaches the apiserver, however far along a reconcile is.
+          const fence = { signal: leading, writeBlocked: () => elector.writeBlocked() };
           controllers = runControllers(
-            clients,
+            makeClients(kc, { requestTimeoutMs, fence }),
             opts,
             metrics,
             logger,
@@ -96,6 +106,7 @@ export async function runOperator(opts: OperatorOptions, signal: AbortSignal): P
       await elector.stop();
       await electing;
     } else {
+      const clients = makeClients(kc, { requestTimeoutMs });
       await runControllers(clients, opts, metrics, logger, stopAll, (r) => (ready = r));
     }
   } finally {

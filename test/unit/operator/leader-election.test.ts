@@ -214,6 +214,26 @@ describe('LeaderElector loop (in-memory lease store)', () => {
     );
   });
 
+  it('refuses writes once the renew deadline has passed, before its own renew timer has run', async () => {
+    const store = new LeaseStore();
+    const a = candidate(store, 'a');
+    while (!a.elector.isLeader()) await sleep(5);
+    assert.equal(a.elector.writeBlocked(), undefined);
+    const term = a.signal();
+    // Freeze the process past the deadline the way SIGSTOP would: no timer or I/O callback runs.
+    const frozenUntil = performance.now() + timings.renewDeadlineMs + 20;
+    while (performance.now() < frozenUntil);
+    assert.equal(a.elector.isLeader(), true, 'the renew loop has not had a chance to run');
+    assert.match(a.elector.writeBlocked() ?? '', /^lease not renewed for \d+ ms \(renew deadline 300 ms\)$/);
+    // When it does run, it ends the term rather than renewing late (alone, it then campaigns
+    // and wins a new term; the operator exits instead).
+    while (!term?.aborted) await sleep(5);
+    assert.match(String(term.reason), /leadership lost: not renewed within 300 ms/);
+    assert.deepEqual(a.events.slice(0, 3), ['leader:a', 'started', 'stopped']);
+    await a.elector.stop();
+    assert.equal(a.elector.writeBlocked(), 'not the leader');
+  });
+
   it('rejects timings that would let two leaders overlap', () => {
     const api = new LeaseStore().api('x');
     const base = { namespace: 'n', name: 'l', identity: 'x', logger };
