@@ -5,18 +5,28 @@ import { UserError } from './load-study.js';
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
                          [--workers 4] [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
                          [--lease-duration-seconds 15] [--renew-deadline-seconds 10] [--retry-period-seconds 2]
-                         [--max-concurrent-trials N] [--request-timeout-seconds 30] [--log-level info]
+                         [--max-concurrent-trials N] [--request-timeout-seconds 30]
+                         [--max-event-loop-lag-seconds 5] [--log-level info]
 
 Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
 when run in a pod, otherwise --kubeconfig or $KUBECONFIG.
 
---request-timeout-seconds bounds every API call except watches and log streams.`;
+--request-timeout-seconds bounds every API call except watches and log streams.
+--max-event-loop-lag-seconds fails /healthz while the event loop has stalled for longer than
+this within the last 10 to 20 s.`;
 
 function int(flag: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min)
     throw new UserError(`--${flag} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function positive(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UserError(`--${flag} must be a number of seconds > 0, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -39,6 +49,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       'retry-period-seconds': { type: 'string', default: '2' },
       'max-concurrent-trials': { type: 'string' },
       'request-timeout-seconds': { type: 'string', default: '30' },
+      'max-event-loop-lag-seconds': { type: 'string', default: '5' },
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -52,6 +63,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
   const maxConcurrentTrials = int('max-concurrent-trials', values['max-concurrent-trials'], 1);
   const requestTimeoutMs =
     (int('request-timeout-seconds', values['request-timeout-seconds'], 1) as number) * 1000;
+  const maxEventLoopLagSeconds = positive('max-event-loop-lag-seconds', values['max-event-loop-lag-seconds']);
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);
@@ -68,6 +80,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       workers: int('workers', values.workers, 1) as number,
       logLevel: values['log-level'],
       requestTimeoutMs,
+      maxEventLoopLagSeconds,
       ...(values['leader-elect']
         ? {
             leaderElection: {

@@ -5,6 +5,7 @@ import { createEventRecorder } from './events.js';
 import { createInformers, type StudyInformers } from './informers.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
 import { LABEL_STUDY } from './kube/resources.js';
+import { EventLoopLag } from './runtime/event-loop-lag.js';
 import { startOperatorServer } from './runtime/http-server.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import {
@@ -38,6 +39,8 @@ export interface OperatorOptions {
   resyncMs?: number;
   /** Limit on each API call; watches and log streams are exempt. Default 30 s. */
   requestTimeoutMs?: number;
+  /** /healthz fails while the event loop has recently stalled for longer. Default 5 s. */
+  maxEventLoopLagSeconds?: number;
   logger?: Logger;
   logLevel?: string;
 }
@@ -53,13 +56,16 @@ export async function runOperator(opts: OperatorOptions, signal: AbortSignal): P
     opts.logger ?? pino({ level: opts.logLevel ?? 'info', base: { component: 'kubetune-operator' } });
   const kc = loadKubeConfig(opts.kubeconfig);
   const { requestTimeoutMs } = opts;
-  const metrics = createOperatorMetrics();
+  const lag = new EventLoopLag();
+  const maxLag = opts.maxEventLoopLagSeconds ?? 5;
+  const metrics = createOperatorMetrics(undefined, { eventLoopLagSeconds: () => lag.seconds() });
   let ready = false;
   const server = await startOperatorServer({
     port: opts.metricsPort,
     host: opts.metricsHost ?? '0.0.0.0',
     registry: metrics.registry,
     isReady: () => ready,
+    isHealthy: () => lag.verdict(maxLag),
     logger,
   });
   logger.info({ port: server.port }, 'serving /metrics, /healthz and /readyz');
@@ -111,6 +117,7 @@ export async function runOperator(opts: OperatorOptions, signal: AbortSignal): P
     }
   } finally {
     await server.close();
+    lag.stop();
   }
   if (lost.signal.aborted && !signal.aborted) throw new Error('leadership lost');
 }
