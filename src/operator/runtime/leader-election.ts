@@ -256,10 +256,12 @@ export class LeaderElector {
         resolve('failed');
       }, timeoutMs);
     });
-    return Promise.race([this.tryAcquireOrRenew(), timeout]).finally(() => clearTimeout(timer));
+    const deadline = performance.now() + timeoutMs;
+    return Promise.race([this.tryAcquireOrRenew(deadline), timeout]).finally(() => clearTimeout(timer));
   }
 
-  private async tryAcquireOrRenew(): Promise<Attempt> {
+  /** `deadline`: after it, the attempt has been given up (the caller has moved on); write nothing. */
+  private async tryAcquireOrRenew(deadline: number): Promise<Attempt> {
     const { namespace, name, identity, leaseDurationMs } = this.opts;
     // Before the read: others time the lease from when they see our write, which comes later.
     const began = { mono: performance.now(), wall: Date.now() };
@@ -282,6 +284,8 @@ export class LeaderElector {
     }
     const decision = decide(this.observed, now, identity, leaseDurationMs);
     if (decision.kind === 'wait') return 'held';
+    // A read answered late, e.g. to a process frozen meanwhile, is too old to act on.
+    if (performance.now() >= deadline) return 'failed';
 
     const wallNow = new Date();
     const prev = this.observed?.record;
