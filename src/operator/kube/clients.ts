@@ -1,11 +1,13 @@
 import { Agent } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
   createConfiguration,
   CustomObjectsApi,
+  FetchError,
   IsomorphicFetchHttpLibrary,
   KubeConfig,
   PatchStrategy,
@@ -160,10 +162,13 @@ class GuardedKubeConfig extends KubeConfig {
   }
 }
 
+/** Tries per call, the first included, for answers and failures that are worth repeating. */
+const MAX_TRIES = 5;
+
 /**
- * client-node's fetch library with the fence checked just before each request is sent, and one
- * signal for the leadership and the timeout. The body is read here so that the timeout covers a
- * response that stalls halfway.
+ * client-node's fetch library with the fence checked just before each request is sent (retries
+ * included), and one signal for the leadership and the timeout, which bounds the whole call:
+ * retries, and the body, which is read here so that a response stalling halfway counts too.
  */
 function guardedHttp(
   inner: HttpLibrary,
@@ -172,9 +177,14 @@ function guardedHttp(
 ): HttpLibrary {
   return wrapHttpLibrary({
     async send(ctx: RequestContext): Promise<ResponseContext> {
-      const what = `${ctx.getHttpMethod()} ${new URL(ctx.getUrl()).pathname}`;
-      const refused = refusal(fence, ctx.getHttpMethod());
-      if (refused !== undefined) throw new FencedError(`${what} refused: ${refused}`);
+      const method = ctx.getHttpMethod();
+      const what = `${method} ${new URL(ctx.getUrl()).pathname}`;
+      const checkFence = () => {
+        const refused = refusal(fence, method);
+        if (refused !== undefined) throw new FencedError(`${what} refused: ${refused}`);
+      };
+      checkFence();
+      const deadline = performance.now() + timeoutMs;
       const ac = new AbortController();
       const timer = setTimeout(
         () => ac.abort(new RequestTimeoutError(`${what} timed out after ${timeoutMs} ms`)),
@@ -184,13 +194,17 @@ function guardedHttp(
       fence?.signal.addEventListener('abort', onFence, { once: true });
       ctx.setSignal(ac.signal);
       try {
-        const res = await inner.send(ctx).toPromise();
-        const body = await res.body.binary();
-        return new ResponseContext(
-          res.httpStatusCode,
-          res.headers,
-          new SelfDecodingBody(Promise.resolve(body)),
-        );
+        for (let tries = 1; ; tries++) {
+          const outcome = await sendBuffered(inner, ctx).catch((err: unknown) => asError(err));
+          const wait =
+            ac.signal.aborted || tries >= MAX_TRIES ? undefined : retryDelayMs(outcome, method, tries);
+          if (wait === undefined || performance.now() + wait >= deadline) {
+            if (outcome instanceof Error) throw outcome;
+            return outcome;
+          }
+          await sleep(wait, undefined, { signal: ac.signal });
+          checkFence();
+        }
       } catch (err) {
         // node-fetch reports any abort as "The user aborted a request."; say which it was.
         throw ac.signal.aborted ? ac.signal.reason : err;
@@ -200,6 +214,31 @@ function guardedHttp(
       }
     },
   });
+}
+
+async function sendBuffered(inner: HttpLibrary, ctx: RequestContext): Promise<ResponseContext> {
+  const res = await inner.send(ctx).toPromise();
+  const body = await res.body.binary();
+  return new ResponseContext(res.httpStatusCode, res.headers, new SelfDecodingBody(Promise.resolve(body)));
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/**
+ * When to try again, or undefined not to. As client-go: an answer of 429 or 5xx that carries
+ * Retry-After (the apiserver's way of saying "not now", as it sheds load) for any method; a
+ * connection that failed, only for reads, as a write's fate is then unknown.
+ */
+function retryDelayMs(outcome: ResponseContext | Error, method: string, tries: number): number | undefined {
+  if (outcome instanceof FetchError)
+    return outcome.type === 'system' && READ_METHODS.has(method) ? 100 * 2 ** (tries - 1) : undefined;
+  if (outcome instanceof Error) return undefined;
+  const status = outcome.httpStatusCode;
+  if (status !== 429 && (status < 500 || status > 599)) return undefined;
+  const retryAfter = outcome.headers['retry-after'];
+  const seconds =
+    retryAfter !== undefined && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : undefined;
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 // Custom resources do not support strategic merge patch, and the generated clients default to

@@ -92,6 +92,84 @@ describe('API clients: request timeout', () => {
   });
 });
 
+/** Answers each request with the next of `answers` (a status and Retry-After, or 'reset'), then 200. */
+function scripted(answers: ({ status: number; retryAfter?: string } | 'reset')[]): Handler {
+  let n = 0;
+  return (req, res) => {
+    const answer = answers[n++];
+    if (answer === undefined) return json(res, req.method === 'GET' ? POD : { kind: 'Status' });
+    if (answer === 'reset') return void req.socket.resetAndDestroy();
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (answer.retryAfter !== undefined) headers['retry-after'] = answer.retryAfter;
+    res.writeHead(answer.status, headers);
+    res.end(JSON.stringify({ kind: 'Status', code: answer.status, message: `status ${answer.status}` }));
+  };
+}
+
+describe('API clients: retries', () => {
+  it('repeats any call answered 429 or 5xx with Retry-After, as the apiserver asks', async (t) => {
+    const api = await fakeApi(
+      t,
+      scripted([
+        { status: 429, retryAfter: '0' },
+        { status: 503, retryAfter: '0' },
+      ]),
+    );
+    const { core } = makeClients(api.kc);
+    await core.createNamespacedPod({ namespace: 'ns', body: POD });
+    assert.deepEqual(
+      api.seen.map((r) => r.method),
+      ['POST', 'POST', 'POST'],
+    );
+  });
+
+  it('does not repeat a 5xx without Retry-After, and gives up after 5 tries', async (t) => {
+    const api = await fakeApi(t, scripted([{ status: 500 }]));
+    const { core } = makeClients(api.kc);
+    await assert.rejects(core.readNamespacedPod({ namespace: 'ns', name: 'p' }), { code: 500 });
+    assert.equal(api.seen.length, 1);
+
+    const busy = await fakeApi(t, scripted(Array(10).fill({ status: 429, retryAfter: '0' })));
+    await assert.rejects(makeClients(busy.kc).core.readNamespacedPod({ namespace: 'ns', name: 'p' }), {
+      code: 429,
+    });
+    assert.equal(busy.seen.length, 5);
+  });
+
+  it('does not wait past the call timeout: a Retry-After beyond it returns the answer at once', async (t) => {
+    const api = await fakeApi(t, scripted([{ status: 429, retryAfter: '60' }]));
+    const { core } = makeClients(api.kc, { requestTimeoutMs: 10_000 });
+    await assert.rejects(core.readNamespacedPod({ namespace: 'ns', name: 'p' }), { code: 429 });
+    assert.equal(api.seen.length, 1);
+  });
+
+  it('repeats a read whose connection failed, but not a write, whose fate is unknown', async (t) => {
+    const api = await fakeApi(t, scripted(['reset', 'reset', 'reset']));
+    const { core } = makeClients(api.kc);
+    assert.equal((await core.readNamespacedPod({ namespace: 'ns', name: 'p' })).metadata?.name, 'p');
+    assert.equal(api.seen.length, 4);
+
+    const writes = await fakeApi(t, scripted(['reset']));
+    await assert.rejects(
+      makeClients(writes.kc).core.createNamespacedPod({ namespace: 'ns', body: POD }),
+      /ECONNRESET|socket hang up/,
+    );
+    assert.equal(writes.seen.length, 1);
+  });
+
+  it('stops waiting to retry when the fence goes down, and sends nothing more', async (t) => {
+    const f = testFence();
+    const busy = scripted([{ status: 429, retryAfter: '5' }]);
+    const api = await fakeApi(t, (req, res) => {
+      busy(req, res);
+      f.lose('leadership lost: lease taken by b');
+    });
+    const { core } = makeClients(api.kc, { fence: f.fence });
+    await assert.rejects(core.createNamespacedPod({ namespace: 'ns', body: POD }), FencedError);
+    assert.equal(api.seen.length, 1);
+  });
+});
+
 describe('API clients: the leadership fence', () => {
   it('cuts a call in flight when the fence goes down, and refuses later calls before sending', async (t) => {
     const api = await fakeApi(t, () => {});
