@@ -163,4 +163,29 @@ describe('fault tolerance on the real test cluster (issue #11)', () => {
       assert.equal((await suite.c.batch.listNamespacedJob({ namespace: ns })).items.length, 6);
     },
   );
+
+  it('a failed read of the final log does not decide the trial: it is read again', async (t) => {
+    const ns = await createTestNamespace(t, suite.c, 'ft-final');
+    // No live values (every log follow fails) and the first two reads of the whole log fail with
+    // 500, as when the apiserver cannot reach the kubelet for a moment.
+    let finalReads = 0;
+    const proxy = await startedProxy({
+      rule: (r) =>
+        !/\/pods\/[^/]+\/log\?/.test(r.url) ? undefined : r.stream || ++finalReads <= 2 ? '500' : undefined,
+    });
+    t.after(() => proxy.close());
+    const op = suite.start(['--kubeconfig', proxy.kubeconfigPath, '--namespaces', ns]);
+    const epochs = 2;
+    await createStudy(suite.api, ns, 'reread', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'random' },
+      parameters: xy,
+      maxTrials: 1,
+      trialTemplate: fakeTrainerTemplate(['--x=${params.x}', '--y=${params.y}', `--epochs=${epochs}`]),
+    });
+    const study = await waitForStudyEnd(suite.api, ns, 'reread', 120_000, op);
+    assert.ok(finalReads >= 3, `the final log was read ${finalReads} times`);
+    assertSucceeded(study);
+    assertCompleteStudy(await listTrials(suite.api, ns, 'reread'), 1, epochs);
+  });
 });

@@ -13,12 +13,16 @@ import type { KubeClients } from '../kube/clients.js';
 import { objectKey, type ParsedStudy, type StudyObject, type TrialObject } from '../kube/resources.js';
 import type { EventRecorder } from '../events.js';
 import { errorMessage } from '../runtime/kube-errors.js';
+import { LogRequestError } from '../kube/pod-logs.js';
 import { finalFromLogs, finalFromStatus } from '../trials/final-metrics.js';
 import { buildTrialJob, ownerReference, trialLabels } from '../trials/job-builder.js';
 import { observeJob, type JobObservation } from '../trials/job-observation.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
 import { countTrials, mergeConditions, sameStatus, studyConditions, studyPhase } from './study-status.js';
 import { TrialStore } from './trial-store.js';
+
+/** How long after its container ended a trial's final log read is retried before giving up. */
+const FINAL_LOG_RETRY_MS = 2 * 60_000;
 
 export interface ReconcilerHooks {
   suggestionSeconds?(algorithm: string, seconds: number): void;
@@ -325,6 +329,14 @@ export class StudyReconciler {
           container,
         );
       } catch (err) {
+        // A transient failure must not decide the trial: retry on a later reconcile until the log
+        // is gone for good or the container ended long ago.
+        const gone = err instanceof LogRequestError && (err.status === 404 || err.status === 410);
+        const ended = pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.terminated;
+        const since = ended?.finishedAt
+          ? this.now().getTime() - new Date(ended.finishedAt).getTime()
+          : Infinity;
+        if (!gone && since < FINAL_LOG_RETRY_MS) throw err;
         log.warn(
           { trial: trial.metadata.name, err: errorMessage(err) },
           'could not read the final log; using values seen live',
