@@ -164,6 +164,47 @@ describe('fault tolerance on the real test cluster (issue #11)', () => {
     },
   );
 
+  it(
+    'a study completes exactly, with no trial failed by 503s, 429s and dropped connections',
+    { timeout: 420_000 },
+    async (t) => {
+      const ns = await createTestNamespace(t, suite.c, 'ft-faults');
+      const seed = Number(process.env.KUBETUNE_FAULT_SEED ?? 11);
+      const proxy = await startedProxy({
+        seed,
+        rates: { '500': 0.01, '503': 0.1, '429': 0.1, 'reset-before': 0.02, 'reset-after': 0.02 },
+        cutStreamsAfterMs: [3000, 12_000],
+      });
+      t.after(() => proxy.close());
+      const op = suite.start(['--kubeconfig', proxy.kubeconfigPath, '--namespaces', ns]);
+      const epochs = 3;
+      const maxTrials = 6;
+      await createStudy(suite.api, ns, 'faulty', {
+        objective: { metric: 'loss', goal: 'minimize' },
+        algorithm: { name: 'random' },
+        parameters: xy,
+        maxTrials,
+        parallelism: 2,
+        seed: 5,
+        trialTemplate: fakeTrainerTemplate([
+          '--x=${params.x}',
+          '--y=${params.y}',
+          `--epochs=${epochs}`,
+          '--sleep-ms=300',
+        ]),
+      });
+      const study = await waitForStudyEnd(suite.api, ns, 'faulty', 360_000, op);
+      const counts = proxy.faultCounts();
+      t.diagnostic(`seed ${seed}: ${proxy.requests.length} requests, faults ${JSON.stringify(counts)}`);
+      assertSucceeded(study);
+      assertCompleteStudy(await listTrials(suite.api, ns, 'faulty'), maxTrials, epochs);
+      assert.equal((await suite.c.batch.listNamespacedJob({ namespace: ns })).items.length, maxTrials);
+      for (const fault of ['500', '503', '429', 'reset-before', 'reset-after'] as const)
+        assert.ok(counts[fault] > 0, `no ${fault} was injected: the schedule did not exercise it`);
+      assert.equal(op.child.exitCode, null, 'the operator exited');
+    },
+  );
+
   it('a failed read of the final log does not decide the trial: it is read again', async (t) => {
     const ns = await createTestNamespace(t, suite.c, 'ft-final');
     // No live values (every log follow fails) and the first two reads of the whole log fail with
