@@ -330,12 +330,10 @@ export class StudyReconciler {
         );
       } catch (err) {
         // A transient failure must not decide the trial: retry on a later reconcile until the log
-        // is gone for good or the container ended long ago.
+        // is gone for good or the container ended long ago (the pod listed may predate its end).
         const gone = err instanceof LogRequestError && (err.status === 404 || err.status === 410);
         const ended = pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.terminated;
-        const since = ended?.finishedAt
-          ? this.now().getTime() - new Date(ended.finishedAt).getTime()
-          : Infinity;
+        const since = ended?.finishedAt ? this.now().getTime() - new Date(ended.finishedAt).getTime() : 0;
         if (!gone && since < FINAL_LOG_RETRY_MS) throw err;
         log.warn(
           { trial: trial.metadata.name, err: errorMessage(err) },
