@@ -22,10 +22,14 @@ import { Rng } from '../../../src/engine/rng.js';
 /** 503 and 429 come with Retry-After (the apiserver shedding load), 500 without. */
 export type Fault = 'none' | '500' | '503' | '429' | 'reset-before' | 'reset-after';
 
-/** A seeded schedule (the n-th request always gets the same decision), and aimed faults. */
+/**
+ * A seeded schedule (the n-th request always gets the same decision), and aimed faults. The
+ * schedule runs in blocks of 100 requests, each holding every fault its rate's share in a
+ * seeded order, so that every fault with a rate is sure to happen once 100 requests went by.
+ */
 export interface FaultPlan {
   seed?: number;
-  /** Chance of each fault per request; the rest pass. */
+  /** Share of each fault among requests (rounded to whole requests per 100); the rest pass. */
   rates?: Partial<Record<Exclude<Fault, 'none'>, number>>;
   /** Streams (watches, log follows) that pass are cut after a time drawn from this range. */
   cutStreamsAfterMs?: [number, number];
@@ -48,6 +52,8 @@ export interface ProxiedRequest {
   resourceVersion?: string;
 }
 
+const BLOCK = 100;
+
 export const isWrite = (r: { method: string }) => !['GET', 'HEAD', 'OPTIONS'].includes(r.method);
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'host', 'upgrade'];
@@ -64,6 +70,7 @@ function forwardedHeaders(
 export class ApiProxy {
   readonly requests: ProxiedRequest[] = [];
   private readonly rng: Rng | undefined;
+  private block: Fault[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly held = new Map<ProxiedRequest, Promise<void>>();
   private nextHold:
@@ -155,15 +162,16 @@ export class ApiProxy {
     const aimed = this.plan?.rule?.(r);
     if (aimed) return { fault: aimed, cutAfterMs: 0 };
     if (!this.rng || !this.plan) return { fault: 'none', cutAfterMs: 0 };
-    let u = this.rng.float();
-    let fault: Fault = 'none';
-    for (const [f, rate] of Object.entries(this.plan.rates ?? {}) as [Exclude<Fault, 'none'>, number][]) {
-      if (u < rate) {
-        fault = f;
-        break;
-      }
-      u -= rate;
+    if (this.block.length === 0) {
+      const block = Object.entries(this.plan.rates ?? {}).flatMap(([f, rate]) =>
+        Array<Fault>(Math.round(rate * BLOCK)).fill(f as Fault),
+      );
+      this.block = this.rng.shuffle([
+        ...block,
+        ...Array<Fault>(Math.max(0, BLOCK - block.length)).fill('none'),
+      ]);
     }
+    const fault = this.block.pop() ?? 'none';
     const [lo, hi] = this.plan.cutStreamsAfterMs ?? [0, 0];
     return { fault, cutAfterMs: hi > 0 ? lo + this.rng.float() * (hi - lo) : 0 };
   }
