@@ -1,7 +1,8 @@
 // Acceptance tests for issue #11 on the real test control plane: a leader frozen past its lease
-// sends nothing after its successor took over, and a study survives an apiserver that answers
-// 503 and 429 and drops connections. Each operator reaches the apiserver through an ApiProxy,
-// which records what it sent (and, for writes, the resourceVersion the apiserver gave them).
+// sends nothing after its successor took over; a study survives an apiserver that answers 503
+// and 429 and drops connections; a failed read of a trial's final log does not decide it. Each
+// operator reaches the apiserver through an ApiProxy, which records what it sent (and, for
+// accepted writes, the resourceVersion the apiserver gave them) and injects the faults.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StudyObject, TrialObject } from '../../src/operator/kube/resources.js';
@@ -109,7 +110,9 @@ describe('fault tolerance on the real test cluster (issue #11)', () => {
           '--sleep-ms=300',
         ]),
       });
-      await held.arrived;
+      let inFlight: ProxiedRequest | undefined;
+      void held.arrived.then((r) => (inFlight = r));
+      await waitFor(() => inFlight, 60_000, "A's first trial creation", 50);
       assert.ok(a.child.kill('SIGSTOP'), 'could not stop A');
       held.release();
       const acquire = await waitFor(
