@@ -7,7 +7,8 @@ import { UserError } from './load-study.js';
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
                          [--workers 4] [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
                          [--lease-duration-seconds 15] [--renew-deadline-seconds 10] [--retry-period-seconds 2]
-                         [--max-concurrent-trials N] [--log-level info]
+                         [--max-concurrent-trials N] [--request-timeout-seconds 30]
+                         [--max-event-loop-lag-seconds 5] [--log-level info]
                          [--trial-pod-policy baseline|privileged] [--trial-service-accounts default,...]
                          [--compute-workers 2] [--suggestion-budget-seconds 5] [--prune-budget-seconds 2]
                          [--prometheus-url-allowlist http://prometheus.monitoring:9090,...]
@@ -15,7 +16,11 @@ const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [
 Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
 when run in a pod, otherwise --kubeconfig or $KUBECONFIG. A Study whose trial pod template breaks
 the trial pod policy (default: Pod Security baseline, no nodeName, ServiceAccount "default" only;
-"*" allows any ServiceAccount) fails with InvalidSpec; see docs/security.md.`;
+"*" allows any ServiceAccount) fails with InvalidSpec; see docs/security.md.
+
+--request-timeout-seconds bounds every API call except watches and log streams.
+--max-event-loop-lag-seconds fails /healthz while the event loop has stalled for longer than
+this within the last 10 to 20 s.`;
 
 function int(flag: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
@@ -50,6 +55,8 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       'renew-deadline-seconds': { type: 'string', default: '10' },
       'retry-period-seconds': { type: 'string', default: '2' },
       'max-concurrent-trials': { type: 'string' },
+      'request-timeout-seconds': { type: 'string', default: '30' },
+      'max-event-loop-lag-seconds': { type: 'string', default: '5' },
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
       'trial-pod-policy': { type: 'string', default: 'baseline' },
       'trial-service-accounts': { type: 'string', default: 'default' },
@@ -96,6 +103,9 @@ export async function operatorCommand(argv: string[]): Promise<number> {
     suggestBudgetMs: seconds('suggestion-budget-seconds', values['suggestion-budget-seconds']) * 1000,
     pruneBudgetMs: seconds('prune-budget-seconds', values['prune-budget-seconds']) * 1000,
   };
+  const requestTimeoutMs =
+    (int('request-timeout-seconds', values['request-timeout-seconds'], 1) as number) * 1000;
+  const maxEventLoopLagSeconds = seconds('max-event-loop-lag-seconds', values['max-event-loop-lag-seconds']);
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);
@@ -114,6 +124,8 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       compute,
       logLevel: values['log-level'],
       podPolicy: { profile: profile as PodPolicyProfile, allowedServiceAccounts },
+      requestTimeoutMs,
+      maxEventLoopLagSeconds,
       ...(values['leader-elect']
         ? {
             leaderElection: {

@@ -6,6 +6,7 @@ import { createEventRecorder } from './events.js';
 import { createInformers, type StudyInformers } from './informers.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
 import { LABEL_STUDY, objectKey } from './kube/resources.js';
+import { EventLoopLag } from './runtime/event-loop-lag.js';
 import { startOperatorServer } from './runtime/http-server.js';
 import { PrometheusAllowlist } from './runtime/prometheus-allowlist.js';
 import { LeaderElector } from './runtime/leader-election.js';
@@ -47,6 +48,10 @@ export interface OperatorOptions {
   /** What trial pods may ask for; Pod Security baseline and ServiceAccount "default" when unset. */
   podPolicy?: PodPolicySettings;
   resyncMs?: number;
+  /** Limit on each API call; watches and log streams are exempt. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** /healthz fails while the event loop has recently stalled for longer. Default 5 s. */
+  maxEventLoopLagSeconds?: number;
   logger?: Logger;
   logLevel?: string;
 }
@@ -61,14 +66,18 @@ export const DEFAULT_COMPUTE = { workers: 2, suggestBudgetMs: 5000, pruneBudgetM
 export async function runOperator(opts: OperatorOptions, signal: AbortSignal): Promise<void> {
   const logger =
     opts.logger ?? pino({ level: opts.logLevel ?? 'info', base: { component: 'kubetune-operator' } });
-  const clients = makeClients(loadKubeConfig(opts.kubeconfig));
-  const metrics = createOperatorMetrics();
+  const kc = loadKubeConfig(opts.kubeconfig);
+  const { requestTimeoutMs } = opts;
+  const lag = new EventLoopLag();
+  const maxLag = opts.maxEventLoopLagSeconds ?? 5;
+  const metrics = createOperatorMetrics(undefined, { eventLoopLagSeconds: () => lag.seconds() });
   let ready = false;
   const server = await startOperatorServer({
     port: opts.metricsPort,
     host: opts.metricsHost ?? '0.0.0.0',
     registry: metrics.registry,
     isReady: () => ready,
+    isHealthy: () => lag.verdict(maxLag),
     logger,
   });
   logger.info({ port: server.port }, 'serving /metrics, /healthz and /readyz');
@@ -78,15 +87,22 @@ export async function runOperator(opts: OperatorOptions, signal: AbortSignal): P
   try {
     if (opts.leaderElection) {
       const identity = opts.leaderElection.identity ?? `${hostname()}-${process.pid}`;
-      const elector = new LeaderElector(clients.coordination, { ...opts.leaderElection, identity, logger });
+      const elector = new LeaderElector(makeClients(kc, { requestTimeoutMs }).coordination, {
+        ...opts.leaderElection,
+        identity,
+        logger,
+      });
       ready = true; // A standby replica is healthy; it just does not reconcile.
       let controllers: Promise<void> | undefined;
       const electing = elector.run({
         onStartedLeading: (leading: AbortSignal) => {
           metrics.leader.set(1);
           logger.info({ identity }, 'became leader');
+          // This term's clients: once the lease is lost or overdue for renewal, nothing they send
+          // reaches the apiserver, however far along a reconcile is.
+          const fence = { signal: leading, writeBlocked: () => elector.writeBlocked() };
           controllers = runControllers(
-            clients,
+            makeClients(kc, { requestTimeoutMs, fence }),
             opts,
             metrics,
             logger,
@@ -108,10 +124,12 @@ export async function runOperator(opts: OperatorOptions, signal: AbortSignal): P
       await elector.stop();
       await electing;
     } else {
+      const clients = makeClients(kc, { requestTimeoutMs });
       await runControllers(clients, opts, metrics, logger, stopAll, (r) => (ready = r));
     }
   } finally {
     await server.close();
+    lag.stop();
   }
   if (lost.signal.aborted && !signal.aborted) throw new Error('leadership lost');
 }

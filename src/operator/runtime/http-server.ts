@@ -11,11 +11,13 @@ export interface OperatorServerOptions {
   host?: string;
   registry: Registry;
   /** Readiness; return false (or a string: the reason) while not ready. */
-  isReady: () => boolean | string;
+  isReady: () => Verdict | Promise<Verdict>;
   /** Liveness; a failing probe gets the pod restarted, so be conservative. Default: always. */
-  isHealthy?: () => boolean | string;
+  isHealthy?: () => Verdict | Promise<Verdict>;
   logger: Logger;
 }
+
+type Verdict = boolean | string;
 
 export interface OperatorServer {
   port: number;
@@ -24,10 +26,10 @@ export interface OperatorServer {
 
 export function startOperatorServer(opts: OperatorServerOptions): Promise<OperatorServer> {
   const log = opts.logger.child({ component: 'http' });
-  const probe = (check: () => boolean | string, what: string): [number, string] => {
-    let verdict: boolean | string;
+  const probe = async (check: () => Verdict | Promise<Verdict>, what: string): Promise<[number, string]> => {
+    let verdict: Verdict;
     try {
-      verdict = check();
+      verdict = await check();
     } catch (err) {
       verdict = `${what} check threw: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -56,9 +58,11 @@ export function startOperatorServer(opts: OperatorServerOptions): Promise<Operat
         );
         return;
       case '/healthz':
-        return text(...probe(opts.isHealthy ?? (() => true), 'healthy'));
+        void probe(opts.isHealthy ?? (() => true), 'healthy').then((r) => text(...r));
+        return;
       case '/readyz':
-        return text(...probe(opts.isReady, 'ready'));
+        void probe(opts.isReady, 'ready').then((r) => text(...r));
+        return;
       default:
         return text(404, 'not found\n');
     }

@@ -6,7 +6,10 @@
 //  - every write is a replace carrying the resourceVersion that was read, so two candidates
 //    racing for an expired lease cannot both win (the loser gets 409 and retries later);
 //  - the leader gives up (aborts its work) when it has not renewed for renewDeadline, which is
-//    shorter than the lease duration, so it stops before anyone else may take over.
+//    shorter than the lease duration, so it stops before anyone else may take over;
+//  - its writes are fenced by writeBlocked(), which reads the clocks rather than waiting for the
+//    renew loop's timer: a process frozen past its deadline (SIGSTOP, a VM pause) must not send
+//    a write in the moment between waking up and that timer firing.
 import { V1MicroTime } from '@kubernetes/client-node';
 import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -119,6 +122,8 @@ export class LeaderElector {
   private stopped = false;
   private running: Promise<void> | undefined;
   private wake: AbortController = new AbortController();
+  /** When the last successful acquire or renew began, on both clocks (see writeBlocked). */
+  private renewedAt: { mono: number; wall: number } | undefined;
 
   constructor(
     private readonly api: CoordinationV1Api,
@@ -144,6 +149,21 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.leading !== undefined;
+  }
+
+  /**
+   * Why a write on the leader's behalf must not be sent now, or undefined while it may be. Past
+   * renewDeadline since the last successful renew began, another candidate may soon take over.
+   * Time is taken from both clocks: the monotonic one cannot be set back, and the wall clock also
+   * counts time the machine itself was suspended.
+   */
+  writeBlocked(): string | undefined {
+    if (!this.leading || !this.renewedAt) return 'not the leader';
+    const sinceRenew = Math.max(performance.now() - this.renewedAt.mono, Date.now() - this.renewedAt.wall);
+    const { renewDeadlineMs } = this.opts;
+    if (sinceRenew >= renewDeadlineMs)
+      return `lease not renewed for ${Math.round(sinceRenew)} ms (renew deadline ${renewDeadlineMs} ms)`;
+    return undefined;
   }
 
   /** Campaigns, leads, and campaigns again after losing the lease, until stop(). */
@@ -187,17 +207,14 @@ export class LeaderElector {
   /** Renews every retryPeriod; returns why leadership ended. */
   private async renew(signal: AbortSignal): Promise<string> {
     const { retryPeriodMs, renewDeadlineMs } = this.opts;
-    let lastRenewal = performance.now();
     for (;;) {
       await this.sleep(retryPeriodMs);
       if (this.stopped) return 'stopped';
       if (signal.aborted) return 'aborted';
-      const started = performance.now();
-      const remaining = renewDeadlineMs - (started - lastRenewal);
+      const remaining = renewDeadlineMs - (performance.now() - (this.renewedAt?.mono ?? -Infinity));
       const result = remaining > 0 ? await this.attempt(remaining) : 'failed';
-      if (result === 'ok') lastRenewal = started;
-      else if (result === 'held') return `lease taken by ${this.observed?.record.holderIdentity}`;
-      else if (performance.now() - lastRenewal >= renewDeadlineMs) {
+      if (result === 'held') return `lease taken by ${this.observed?.record.holderIdentity}`;
+      if (result === 'failed' && this.writeBlocked() !== undefined) {
         return `not renewed within ${renewDeadlineMs} ms`;
       }
     }
@@ -219,6 +236,7 @@ export class LeaderElector {
     const ac = this.leading;
     if (!ac) return;
     this.leading = undefined;
+    this.renewedAt = undefined;
     if (reason === 'stopped') this.log.info('leadership ended: stopping');
     else this.log.warn({ reason }, 'lost leadership');
     ac.abort(new Error(`leadership lost: ${reason}`));
@@ -238,11 +256,15 @@ export class LeaderElector {
         resolve('failed');
       }, timeoutMs);
     });
-    return Promise.race([this.tryAcquireOrRenew(), timeout]).finally(() => clearTimeout(timer));
+    const deadline = performance.now() + timeoutMs;
+    return Promise.race([this.tryAcquireOrRenew(deadline), timeout]).finally(() => clearTimeout(timer));
   }
 
-  private async tryAcquireOrRenew(): Promise<Attempt> {
+  /** `deadline`: after it, the attempt has been given up (the caller has moved on); write nothing. */
+  private async tryAcquireOrRenew(deadline: number): Promise<Attempt> {
     const { namespace, name, identity, leaseDurationMs } = this.opts;
+    // Before the read: others time the lease from when they see our write, which comes later.
+    const began = { mono: performance.now(), wall: Date.now() };
     let lease: V1Lease | undefined;
     try {
       lease = await this.api.readNamespacedLease({ namespace, name });
@@ -262,6 +284,8 @@ export class LeaderElector {
     }
     const decision = decide(this.observed, now, identity, leaseDurationMs);
     if (decision.kind === 'wait') return 'held';
+    // A read answered late, e.g. to a process frozen meanwhile, is too old to act on.
+    if (performance.now() >= deadline) return 'failed';
 
     const wallNow = new Date();
     const prev = this.observed?.record;
@@ -287,6 +311,7 @@ export class LeaderElector {
             },
           });
       this.observed = { record: recordOf(written), observedAt: performance.now() };
+      this.renewedAt = began;
       if (decision.kind === 'acquire' && decision.previousHolder) {
         this.log.info({ previousHolder: decision.previousHolder }, 'took over an expired lease');
       }

@@ -12,7 +12,15 @@ const workqueueBuckets = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10];
 
 export type ReconcileResult = 'success' | 'error' | 'requeue';
 
-export function createOperatorMetrics(registry: Registry = new Registry()) {
+export interface OperatorMetricSources {
+  /** Read at each scrape for kubetune_event_loop_lag_seconds. */
+  eventLoopLagSeconds?: () => number;
+}
+
+export function createOperatorMetrics(
+  registry: Registry = new Registry(),
+  sources: OperatorMetricSources = {},
+) {
   const r = [registry];
   collectDefaultMetrics({ register: registry });
   return {
@@ -120,6 +128,14 @@ export function createOperatorMetrics(registry: Registry = new Registry()) {
       name: 'kubetune_leader',
       help: '1 while this replica holds the leader lease, else 0',
       registers: r,
+    }),
+    eventLoopLag: new Gauge({
+      name: 'kubetune_event_loop_lag_seconds',
+      help: 'Longest event-loop delay over the last 10 to 20 s; /healthz fails above --max-event-loop-lag-seconds',
+      registers: r,
+      collect() {
+        if (sources.eventLoopLagSeconds) this.set(sources.eventLoopLagSeconds());
+      },
     }),
   };
 }

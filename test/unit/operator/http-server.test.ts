@@ -1,8 +1,33 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Counter, Registry } from 'prom-client';
+import { EventLoopLag } from '../../../src/operator/runtime/event-loop-lag.js';
 import { startOperatorServer } from '../../../src/operator/runtime/http-server.js';
+import { createOperatorMetrics } from '../../../src/operator/runtime/operator-metrics.js';
+
+/** Keeps the event loop from running, as a long synchronous computation would. */
+function stall(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+/** A connected socket, so that a request can be written synchronously, just before a stall. */
+async function openConnection(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let text = '';
+  socket.setEncoding('utf8').on('data', (d: string) => (text += d));
+  const ended = once(socket, 'end').then(() => text);
+  return {
+    send(request: string): Promise<string> {
+      socket.write(request);
+      return ended;
+    },
+  };
+}
 
 describe('operator HTTP server', () => {
   it('serves /metrics, /healthz and /readyz on a free loopback port', async (t) => {
@@ -56,5 +81,54 @@ describe('operator HTTP server', () => {
     await (await fetch(`http://127.0.0.1:${server.port}/healthz`)).text();
     await assert.rejects(startOperatorServer({ ...opts, port: server.port }), /EADDRINUSE/);
     await server.close();
+  });
+
+  it('fails /healthz after the event loop was blocked past the limit, and reports the stall as a metric', async (t) => {
+    // Windows are rotated by hand below, so the timer never does it during the test.
+    const lag = new EventLoopLag({ windowMs: 3_600_000, resolutionMs: 10 });
+    t.after(() => lag.stop());
+    const metrics = createOperatorMetrics(undefined, { eventLoopLagSeconds: () => lag.seconds() });
+    const server = await startOperatorServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry: metrics.registry,
+      isReady: () => true,
+      isHealthy: () => lag.verdict(1),
+      logger: pino({ level: 'silent' }),
+    });
+    t.after(() => server.close());
+    const get = async (path: string) => {
+      const res = await fetch(`http://127.0.0.1:${server.port}${path}`);
+      return { status: res.status, body: await res.text() };
+    };
+
+    // The worst case for the check: the probe is read in the same I/O turn as the callback that
+    // stalls, after it and before the timers phase in which the histogram samples.
+    const stallOnData = createNetServer((socket) => socket.on('data', () => stall(2500)));
+    await new Promise<void>((r) => stallOnData.listen(0, '127.0.0.1', r));
+    const trigger = connect((stallOnData.address() as AddressInfo).port, '127.0.0.1');
+    t.after(() => {
+      trigger.destroy();
+      return new Promise<void>((r) => stallOnData.close(() => r()));
+    });
+    await once(trigger, 'connect');
+    const probe = await openConnection(server.port);
+    // Both connections accepted; and the histogram's first sample, which only starts its clock,
+    // taken (a timer falling due after it runs after it).
+    await new Promise((r) => setTimeout(r, 50));
+    trigger.write('x');
+    const health = await probe.send('GET /healthz HTTP/1.0\r\n\r\n');
+    assert.match(health, /^HTTP\/1\.1 503 /);
+    assert.match(health, /\r\n\r\nnot healthy: event loop stalled for \d+\.\d\d s \(limit 1 s\)\n$/);
+    const stalled = Number(/stalled for ([\d.]+) s/.exec(health)?.[1]);
+    assert.ok(stalled >= 2, `a 2.5 s stall measured as ${stalled} s`);
+    const metric = /^kubetune_event_loop_lag_seconds ([\d.e+-]+)$/m.exec((await get('/metrics')).body);
+    assert.ok(Number(metric?.[1]) >= 2, `metric: ${metric?.[0]}`);
+
+    // The stall is remembered for the window it happened in and the next one, then forgotten.
+    lag.rotate();
+    assert.equal((await get('/healthz')).status, 503);
+    lag.rotate();
+    assert.deepEqual(await get('/healthz'), { status: 200, body: 'ok\n' });
   });
 });

@@ -91,6 +91,11 @@ class LeaseStore {
   lease: V1Lease | undefined;
   rv = 0;
   failing = new Set<string>();
+  /** While set, reads wait for it and come back marked with when they began. */
+  gate: Promise<void> | undefined;
+  heldReads: number[] = [];
+  /** For each write based on a held read, when that read began. */
+  writesAfterHeldReads: number[] = [];
   private status(code: number, reason: string) {
     return new ApiException(
       code,
@@ -109,8 +114,16 @@ class LeaseStore {
     return {
       readNamespacedLease: async () => {
         check();
+        const held = this.gate;
+        const began = performance.now();
+        if (held) {
+          this.heldReads.push(began);
+          await held;
+        }
         if (!this.lease) throw this.status(404, 'NotFound');
-        return this.clone(this.lease);
+        const lease = this.clone(this.lease);
+        if (held) lease.metadata = { ...lease.metadata, annotations: { heldFrom: String(began) } };
+        return lease;
       },
       createNamespacedLease: async ({ body }: { body: V1Lease }) => {
         check();
@@ -121,6 +134,8 @@ class LeaseStore {
       },
       replaceNamespacedLease: async ({ body }: { body: V1Lease }) => {
         check();
+        const heldFrom = body.metadata?.annotations?.['heldFrom'];
+        if (heldFrom) this.writesAfterHeldReads.push(Number(heldFrom));
         if (body.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) {
           throw this.status(409, 'Conflict');
         }
@@ -212,6 +227,48 @@ describe('LeaderElector loop (in-memory lease store)', () => {
       a.events.filter((e) => e === 'started' || e === 'stopped'),
       ['started', 'stopped'],
     );
+  });
+
+  it('refuses writes once the renew deadline has passed, before its own renew timer has run', async () => {
+    const store = new LeaseStore();
+    const a = candidate(store, 'a');
+    while (!a.elector.isLeader()) await sleep(5);
+    assert.equal(a.elector.writeBlocked(), undefined);
+    const term = a.signal();
+    // Freeze the process past the deadline the way SIGSTOP would: no timer or I/O callback runs.
+    const frozenUntil = performance.now() + timings.renewDeadlineMs + 20;
+    while (performance.now() < frozenUntil);
+    assert.equal(a.elector.isLeader(), true, 'the renew loop has not had a chance to run');
+    assert.match(a.elector.writeBlocked() ?? '', /^lease not renewed for \d+ ms \(renew deadline 300 ms\)$/);
+    // When it does run, it ends the term rather than renewing late (alone, it then campaigns
+    // and wins a new term; the operator exits instead).
+    while (!term?.aborted) await sleep(5);
+    assert.match(String(term.reason), /leadership lost: not renewed within 300 ms/);
+    assert.deepEqual(a.events.slice(0, 3), ['leader:a', 'started', 'stopped']);
+    await a.elector.stop();
+    assert.equal(a.elector.writeBlocked(), 'not the leader');
+  });
+
+  it('writes nothing on a read answered after its attempt gave up', async () => {
+    const store = new LeaseStore();
+    const a = candidate(store, 'a');
+    while (!a.elector.isLeader()) await sleep(5);
+    const term = a.signal();
+    let release = () => {};
+    store.gate = new Promise<void>((r) => (release = r));
+    // Reads hang; the renew attempts time out and the term ends at the renew deadline.
+    while (!term?.aborted) await sleep(5);
+    await sleep(timings.renewDeadlineMs + 50);
+    const releasedAt = performance.now();
+    store.gate = undefined;
+    release();
+    // The held reads now return the lease as 'a' left it: renewable, but those held longer than
+    // any attempt's time limit are too late to act on.
+    while (!a.elector.isLeader()) await sleep(5);
+    const tooLate = (began: number) => releasedAt - began >= timings.renewDeadlineMs;
+    assert.ok(store.heldReads.some(tooLate), 'no read outlived its attempt');
+    assert.deepEqual(store.writesAfterHeldReads.filter(tooLate), []);
+    await a.elector.stop();
   });
 
   it('rejects timings that would let two leaders overlap', () => {

@@ -50,7 +50,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 duplicate trials.
 */}}
 {{- define "kubetune.leaderElect" -}}
-{{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}true{{ end }}
+{{- $enabled := .Values.leaderElection.enabled }}
+{{- if and (kindIs "bool" $enabled) (not $enabled) (gt (int .Values.replicaCount) 1) }}
+{{- fail (printf "leaderElection.enabled=false with replicaCount=%v: replicas without leader election would all start trials; leave leaderElection.enabled unset (or true), or set replicaCount to 1" .Values.replicaCount) }}
+{{- end }}
+{{- if or $enabled (gt (int .Values.replicaCount) 1) }}true{{ end }}
 {{- end }}
 
 {{- define "kubetune.leaseName" -}}
