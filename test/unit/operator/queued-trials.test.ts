@@ -6,51 +6,29 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { makeClients } from '../../../src/operator/kube/clients.js';
-import type { ParsedStudy, StudyObject, TrialObject } from '../../../src/operator/kube/resources.js';
+import type { ParsedStudy } from '../../../src/operator/kube/resources.js';
 import { createEventRecorder } from '../../../src/operator/events.js';
 import { StudyReconciler } from '../../../src/operator/study/study-reconciler.js';
 import { buildTrialJob } from '../../../src/operator/trials/job-builder.js';
 import { TrialMetricsTracker } from '../../../src/operator/trials/metrics-tracker.js';
-import { spec, specInput } from '../../support/specs.js';
+import { spec } from '../../support/specs.js';
 import { startFakeApi, type FakeApi } from './support/fake-api.js';
-import { emptyWorld, serveStudy, type StudyWorld } from './support/fake-study-api.js';
+import {
+  emptyWorld,
+  PARAMS,
+  serveStudy,
+  studyObject,
+  trialObject,
+  type StudyWorld,
+} from './support/fake-study-api.js';
 import { memoryLogger } from './support/logger.js';
 
-const PARAMS = { learning_rate: '0.01', batch_size: '64', dropout: '0.1', optimizer: 'adam' };
 const NOW = new Date('2026-03-01T12:00:00Z');
 const ago = (s: number) => new Date(NOW.getTime() - s * 1000);
 const QUEUE = 'kueue.x-k8s.io/queue-name';
 
-function studyObject(overrides: Record<string, unknown> = {}): StudyObject {
-  return {
-    apiVersion: 'kubetune.io/v1alpha1',
-    kind: 'Study',
-    metadata: { name: 'demo', namespace: 'ns', uid: 'study-uid', generation: 1, resourceVersion: '1' },
-    spec: specInput({
-      maxTrials: 3,
-      parallelism: 1,
-      queueName: 'team-a',
-      pendingTimeoutSeconds: 60,
-      ...overrides,
-    }),
-  };
-}
-
-function trialObject(index: number, status?: TrialObject['status']): TrialObject {
-  return {
-    apiVersion: 'kubetune.io/v1alpha1',
-    kind: 'Trial',
-    metadata: {
-      name: `demo-${index}`,
-      namespace: 'ns',
-      uid: `uid-demo-${index}`,
-      resourceVersion: '1',
-      labels: { 'kubetune.io/study': 'demo' },
-    },
-    spec: { study: 'demo', index, parameters: PARAMS },
-    ...(status ? { status } : {}),
-  };
-}
+const queuedStudy = (overrides: Record<string, unknown> = {}) =>
+  studyObject({ maxTrials: 3, queueName: 'team-a', pendingTimeoutSeconds: 60, ...overrides });
 
 /** The trial's Job as Kueue and the Job controller leave it: created long ago, suspended or admitted at `admitted`. */
 function queuedJob(trial: string, admitted?: Date): V1Job {
@@ -119,7 +97,7 @@ describe('queued trials (Kueue) at the reconciler seam', () => {
   before(async () => (api = await startFakeApi()));
   after(() => api.close());
   beforeEach(() => {
-    world = emptyWorld(studyObject());
+    world = emptyWorld(queuedStudy());
     serveStudy(api, world);
     const { logger } = memoryLogger();
     const clients = makeClients(api.kc);
@@ -208,7 +186,7 @@ describe('queued trials (Kueue) at the reconciler seam', () => {
 
   it('builds a queued study’s Job suspended, with the queue and priority-class labels', () => {
     const ps = {
-      ...studyObject(),
+      ...queuedStudy(),
       spec: spec({ queueName: 'team-a', priorityClassName: 'low' }),
     } as ParsedStudy;
     const job = buildTrialJob(ps, trialObject(0));

@@ -4,43 +4,21 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { makeClients } from '../../../src/operator/kube/clients.js';
-import type { StudyObject, TrialObject } from '../../../src/operator/kube/resources.js';
 import { createEventRecorder } from '../../../src/operator/events.js';
 import { StudyReconciler } from '../../../src/operator/study/study-reconciler.js';
 import { TrialMetricsTracker } from '../../../src/operator/trials/metrics-tracker.js';
-import { specInput } from '../../support/specs.js';
 import { httpStatus } from '../../../src/operator/study/reconcile-errors.js';
 import { SlotLedger } from '../../../src/operator/study/slot-ledger.js';
 import { sendJson, sendStatus, startFakeApi, type FakeApi } from './support/fake-api.js';
-import { emptyWorld, jobWithPod, serveStudy, type StudyWorld } from './support/fake-study-api.js';
+import {
+  emptyWorld,
+  jobWithPod,
+  serveStudy,
+  studyObject,
+  trialObject,
+  type StudyWorld,
+} from './support/fake-study-api.js';
 import { memoryLogger } from './support/logger.js';
-
-const PARAMS = { learning_rate: '0.01', batch_size: '64', dropout: '0.1', optimizer: 'adam' };
-
-function studyObject(overrides: Record<string, unknown> = {}): StudyObject {
-  return {
-    apiVersion: 'kubetune.io/v1alpha1',
-    kind: 'Study',
-    metadata: { name: 'demo', namespace: 'ns', uid: 'study-uid', generation: 1, resourceVersion: '1' },
-    spec: specInput({ maxTrials: 2, parallelism: 1, ...overrides }),
-  };
-}
-
-function trialObject(index: number, status?: TrialObject['status']): TrialObject {
-  return {
-    apiVersion: 'kubetune.io/v1alpha1',
-    kind: 'Trial',
-    metadata: {
-      name: `demo-${index}`,
-      namespace: 'ns',
-      uid: `uid-demo-${index}`,
-      resourceVersion: '1',
-      labels: { 'kubetune.io/study': 'demo' },
-    },
-    spec: { study: 'demo', index, parameters: PARAMS },
-    ...(status ? { status } : {}),
-  };
-}
 
 const until = async (cond: () => boolean) => {
   while (!cond()) await new Promise((r) => setTimeout(r, 5));

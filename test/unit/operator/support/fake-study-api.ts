@@ -3,6 +3,7 @@
 // write, a 422 on a Job) by overriding one route. Only error paths are tested this way.
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { StudyObject, TrialObject } from '../../../../src/operator/kube/resources.js';
+import { specInput } from '../../../support/specs.js';
 import { sendJson, sendStatus, type FakeApi } from './fake-api.js';
 
 export interface StudyWorld {
@@ -162,4 +163,33 @@ export function jobWithPod(
   };
   world.pods.push(pod);
   return pod;
+}
+
+export const PARAMS = { learning_rate: '0.01', batch_size: '64', dropout: '0.1', optimizer: 'adam' };
+
+/** Study `ns/demo` with the shared test spec and these spec fields over it. */
+export function studyObject(spec: Record<string, unknown> = {}): StudyObject {
+  return {
+    apiVersion: 'kubetune.io/v1alpha1',
+    kind: 'Study',
+    metadata: { name: 'demo', namespace: 'ns', uid: 'study-uid', generation: 1, resourceVersion: '1' },
+    spec: specInput({ maxTrials: 2, parallelism: 1, ...spec }),
+  };
+}
+
+/** Trial `demo-<index>` of the study above, with PARAMS. */
+export function trialObject(index: number, status?: TrialObject['status']): TrialObject {
+  return {
+    apiVersion: 'kubetune.io/v1alpha1',
+    kind: 'Trial',
+    metadata: {
+      name: `demo-${index}`,
+      namespace: 'ns',
+      uid: `uid-demo-${index}`,
+      resourceVersion: '1',
+      labels: { 'kubetune.io/study': 'demo' },
+    },
+    spec: { study: 'demo', index, parameters: PARAMS },
+    ...(status ? { status } : {}),
+  };
 }
