@@ -56,7 +56,7 @@ export function durationSeconds(text: string): number | undefined {
  * finish. wallClock: counted from status.startTime; once reached, running trials are pruned.
  */
 export const Budget = z.strictObject({
-  gpuHours: z.number().positive('must be a positive number of GPU-hours, e.g. 0.5').max(1e9).optional(),
+  gpuHours: z.number().positive().max(1e9).optional(),
   wallClock: z
     .string()
     .min(2)
