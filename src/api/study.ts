@@ -39,6 +39,34 @@ export const EarlyStopping = z.strictObject({
   settings: Settings.default({}),
 });
 
+/** Go-style duration without fractions, e.g. "2h30m", "45m", "90s": what `budget.wallClock` takes. */
+const DURATION = /^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,6}s)?$/;
+
+/** Seconds in a `budget.wallClock` duration such as "2h30m"; undefined when it is not one. */
+export function durationSeconds(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  if (!m || text === '') return undefined;
+  const part = (g: string | undefined) => Number(g?.slice(0, -1) ?? 0);
+  return part(m[1]) * 3600 + part(m[2]) * 60 + part(m[3]);
+}
+
+/**
+ * Stopping rules on what a study may spend. gpuHours: no trial starts once the GPU-hours used
+ * plus one more trial's estimate (the mean of the finished trials) would pass it; running trials
+ * finish. wallClock: counted from status.startTime; once reached, running trials are pruned.
+ */
+export const Budget = z.strictObject({
+  gpuHours: z.number().positive().max(1e9).optional(),
+  wallClock: z
+    .string()
+    .min(2)
+    .max(21)
+    .regex(DURATION, 'must be a duration in hours, minutes and seconds such as "2h30m", "45m" or "90s"')
+    .refine((d) => (durationSeconds(d) ?? 0) > 0, 'must be longer than 0s, e.g. "30m"')
+    .optional(),
+});
+export type Budget = z.output<typeof Budget>;
+
 const studyConfigShape = {
   parameters: z.array(ParameterSpec).min(1, 'needs at least one parameter').max(64),
   objective: Objective,
@@ -67,6 +95,8 @@ const studyConfigShape = {
   pendingTimeoutSeconds: z.number().int().positive().default(600),
   /** Pauses the study: running trials finish, no new ones start. */
   suspend: z.boolean().default(false),
+  /** Limits on GPU-hours and wall-clock time; the study ends BudgetExhausted once one is spent. */
+  budget: Budget.optional(),
 };
 
 const uniqueParameterNames = {
@@ -208,12 +238,19 @@ export const BestTrial = z.object({
 });
 export type BestTrial = z.output<typeof BestTrial>;
 
+export const StudyUsage = z.object({
+  /** GPU request × running time, summed over the trials; running trials count up to now. */
+  gpuHours: z.number(),
+});
+export type StudyUsage = z.output<typeof StudyUsage>;
+
 export const StudyStatus = z.object({
   phase: z.enum(STUDY_PHASES).optional(),
   observedGeneration: z.number().int().optional(),
   conditions: z.array(Condition).optional(),
   trials: TrialCounts.optional(),
   bestTrial: BestTrial.optional(),
+  usage: StudyUsage.optional(),
   startTime: z.string().optional(),
   completionTime: z.string().optional(),
 });

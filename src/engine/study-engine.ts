@@ -1,5 +1,5 @@
 import type { Assignment } from '../api/parameter.js';
-import type { StudyConfig } from '../api/study.js';
+import { durationSeconds, type StudyConfig } from '../api/study.js';
 import { PRUNERS } from '../pruners/index.js';
 import { SAMPLERS } from '../samplers/index.js';
 import { randomPoint } from '../samplers/random.js';
@@ -22,7 +22,35 @@ export type StudyEndReason =
   | 'TargetReached'
   | 'SearchSpaceExhausted'
   | 'MaxFailedTrialsExceeded'
-  | 'NoSuccessfulTrials';
+  | 'NoSuccessfulTrials'
+  | 'BudgetExhausted';
+
+/** GPU-hours the trials used, and what they are expected to use once the active ones finish. */
+export function gpuProjection(trials: readonly TrialView[]): {
+  used: number;
+  committed: number;
+  estimate: number;
+} {
+  let used = 0;
+  let finished = 0;
+  let finishedHours = 0;
+  for (const t of trials) {
+    const hours = t.gpuHours ?? 0;
+    used += hours;
+    if (!isActive(t) && hours > 0) {
+      finished++;
+      finishedHours += hours;
+    }
+  }
+  const estimate = finished > 0 ? finishedHours / finished : 0;
+  const committed = trials.reduce(
+    (sum, t) => sum + (isActive(t) ? Math.max(t.gpuHours ?? 0, estimate) : (t.gpuHours ?? 0)),
+    0,
+  );
+  return { used, committed, estimate };
+}
+
+const formatHours = (h: number): string => String(Number(h.toPrecision(3)));
 
 export interface BestTrialView {
   trial: TrialView;
@@ -70,11 +98,29 @@ export class StudyEngine {
     return Math.max(0, this.spec.parallelism - trials.filter(isActive).length);
   }
 
-  /** How many of `wanted` new trials may start, given maxTrials, the grid and the outcome. */
+  /**
+   * How many of `wanted` new trials may start, given maxTrials, the grid, spec.budget.gpuHours
+   * and the outcome.
+   */
   budget(trials: readonly TrialView[], wanted: number): number {
     if (this.spec.suspend || this.outcome(trials).done) return 0;
     const remaining = Math.min(this.spec.maxTrials, this.capacity ?? Infinity) - trials.length;
-    return Math.max(0, Math.min(wanted, remaining));
+    return Math.max(0, Math.min(wanted, remaining, this.gpuBudgetRoom(trials)));
+  }
+
+  /**
+   * New trials spec.budget.gpuHours still has room for. Active trials are expected to use at
+   * least the mean of the finished ones, and a new trial may start only while that total is
+   * under the budget and one more mean still fits: so the last trial starts below the budget
+   * and the study ends within one trial's worth of it (one per parallel slot in the first wave,
+   * before any trial has finished and the mean is known).
+   */
+  private gpuBudgetRoom(trials: readonly TrialView[]): number {
+    const limit = this.spec.budget?.gpuHours;
+    if (limit === undefined) return Infinity;
+    const { committed, estimate } = gpuProjection(trials);
+    if (committed >= limit) return 0;
+    return estimate > 0 ? Math.max(0, Math.floor((limit - committed) / estimate)) : Infinity;
   }
 
   /**
@@ -111,7 +157,11 @@ export class StudyEngine {
     return indices.map((i) => this.space.fromUnit(randomPoint(this.spec.seed, i, this.space.size)));
   }
 
-  outcome(trials: readonly TrialView[]): StudyOutcome {
+  /**
+   * Whether the study is over and why. `elapsedSeconds` (time since the study started) is
+   * checked against spec.budget.wallClock; without it the wall clock is not judged.
+   */
+  outcome(trials: readonly TrialView[], elapsedSeconds?: number): StudyOutcome {
     const { objective, maxFailedTrials, maxTrials } = this.spec;
     const failures = trials.filter(isFailure).length;
     if (failures > maxFailedTrials) {
@@ -131,6 +181,8 @@ export class StudyEngine {
         message: `trial ${best.trial.index} reached ${objective.metric}=${best.value} (target ${objective.target})`,
       };
     }
+    const spent = this.budgetSpent(trials, elapsedSeconds);
+    if (spent) return spent;
     if (trials.some(isActive)) return { done: false };
     const exhausted =
       this.capacity !== undefined && trials.length >= this.capacity && this.capacity < maxTrials;
@@ -156,6 +208,39 @@ export class StudyEngine {
           reason: 'MaxTrialsReached',
           message: `${trials.length} trials ran (maxTrials ${maxTrials})`,
         };
+  }
+
+  /**
+   * BudgetExhausted once the wall clock ran out (active trials are then stopped), or once
+   * gpuHours leaves no room for another trial and none is active. It counts as a success when
+   * some trial produced the objective.
+   */
+  private budgetSpent(trials: readonly TrialView[], elapsedSeconds?: number): StudyOutcome | undefined {
+    const { budget, objective } = this.spec;
+    if (!budget) return undefined;
+    const wallClock = budget.wallClock === undefined ? undefined : durationSeconds(budget.wallClock);
+    let message: string | undefined;
+    if (wallClock !== undefined && elapsedSeconds !== undefined && elapsedSeconds >= wallClock) {
+      message = `budget.wallClock ${budget.wallClock} spent: the study ran ${Math.round(elapsedSeconds)}s of ${wallClock}s`;
+    } else if (
+      budget.gpuHours !== undefined &&
+      !trials.some(isActive) &&
+      trials.length < this.spec.maxTrials &&
+      this.gpuBudgetRoom(trials) === 0
+    ) {
+      const { used, estimate } = gpuProjection(trials);
+      message = `budget.gpuHours spent: ${formatHours(used)} of ${budget.gpuHours} GPU-hours used, no room for another trial (about ${formatHours(estimate)} GPU-hours each)`;
+    }
+    if (message === undefined) return undefined;
+    const best = this.best(trials);
+    return {
+      done: true,
+      succeeded: best !== undefined,
+      reason: 'BudgetExhausted',
+      message: best
+        ? `${message}; ${trials.length} trials ran`
+        : `${message}; none of ${trials.length} trials produced ${objective.metric}`,
+    };
   }
 
   /** The best trial; ties go to the earlier trial so the answer is stable. */

@@ -14,6 +14,8 @@ export interface TrialView {
   /** Final objective value; present for Succeeded trials, and for Pruned ones when known. */
   readonly value?: number;
   readonly intermediate: readonly IntermediateValue[];
+  /** GPU-hours the trial has used (GPU request × running time, up to now while it runs). */
+  readonly gpuHours?: number;
 }
 
 export const isActive = (t: TrialView): boolean => !TERMINAL_TRIAL_STATES.has(t.state);

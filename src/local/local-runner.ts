@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { StudySpec } from '../api/study.js';
+import { durationSeconds, type StudySpec } from '../api/study.js';
 import type { TrialState } from '../api/trial.js';
 import { StudyEngine, type StudyOutcome } from '../engine/study-engine.js';
 import { primaryContainer, renderJobSpec, trialName } from '../engine/trial-template.js';
@@ -56,13 +56,14 @@ interface TrialEnd {
   message?: string;
 }
 
-type StopReason = 'Pruned' | 'StudyFinished' | 'Interrupted' | 'Timeout';
+type StopReason = 'Pruned' | 'StudyFinished' | 'BudgetExhausted' | 'Interrupted' | 'Timeout';
 type RunnerStop = StopCause & { reason: StopReason };
 
 /** The state of a trial that kubetune stopped while its main process still ran. */
 const STOPPED_AS: Record<StopReason, TrialState> = {
   Pruned: 'Pruned',
   StudyFinished: 'Pruned',
+  BudgetExhausted: 'Pruned',
   Interrupted: 'Interrupted',
   Timeout: 'Failed',
 };
@@ -79,6 +80,9 @@ export class LocalRunner {
   private readonly running = new Map<number, Running>();
   private interrupted = false;
   private wake: (() => void) | undefined;
+  /** When run() began, for budget.wallClock; fixed once the run is over so its outcome stays put. */
+  private startedAt = performance.now();
+  private endedAt: number | undefined;
 
   constructor(private readonly opts: LocalRunOptions) {
     this.engine = new StudyEngine(opts.spec, { countPrunedInBest: opts.countPrunedInBest ?? false });
@@ -112,19 +116,35 @@ export class LocalRunner {
   }
 
   async run(): Promise<LocalRunResult> {
+    this.startedAt = performance.now();
+    const wallClock = this.opts.spec.budget?.wallClock;
+    const seconds = wallClock === undefined ? undefined : durationSeconds(wallClock);
+    // Wakes the loop when the wall clock runs out, even while every trial is still busy.
+    const timer = seconds === undefined ? undefined : setTimeout(() => this.wake?.(), seconds * 1000);
     try {
       await this.loop();
     } catch (err) {
       // Nothing else would stop the trials' process groups once this error leaves kubetune.
       this.abort();
       throw err;
+    } finally {
+      clearTimeout(timer);
+      this.endedAt = performance.now();
     }
     return this.result();
   }
 
+  private elapsedSeconds(): number {
+    return ((this.endedAt ?? performance.now()) - this.startedAt) / 1000;
+  }
+
   /** The study as it stands: its outcome so far and every trial started. */
   result(): LocalRunResult {
-    return { outcome: this.engine.outcome(this.trials), interrupted: this.interrupted, trials: this.trials };
+    return {
+      outcome: this.engine.outcome(this.trials, this.elapsedSeconds()),
+      interrupted: this.interrupted,
+      trials: this.trials,
+    };
   }
 
   best(): { trial: LocalTrial; value: number } | undefined {
@@ -138,10 +158,10 @@ export class LocalRunner {
 
   private async loop(): Promise<void> {
     for (;;) {
-      const outcome = this.engine.outcome(this.trials);
+      const outcome = this.engine.outcome(this.trials, this.elapsedSeconds());
       if (outcome.done) {
         this.stopAll({
-          reason: 'StudyFinished',
+          reason: outcome.reason === 'BudgetExhausted' ? 'BudgetExhausted' : 'StudyFinished',
           message: `stopped because the study finished: ${outcome.message}`,
         });
       }

@@ -209,6 +209,7 @@ async function runControllers(
         for (const [state, n] of Object.entries(counts))
           if (state !== 'total') metrics.trials.set({ namespace, study, state }, n);
       },
+      gpuSeconds: (namespace, study, seconds) => metrics.gpuSeconds.set({ namespace, study }, seconds),
     },
     ...(slots ? { slots } : {}),
   });

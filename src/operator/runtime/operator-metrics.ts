@@ -82,6 +82,12 @@ export function createOperatorMetrics(
       labelNames: ['namespace', 'study', 'state'] as const,
       registers: r,
     }),
+    gpuSeconds: new Gauge({
+      name: 'kubetune_gpu_seconds',
+      help: 'GPU-seconds used per study: GPU request × running time summed over its trials, running ones up to the last reconcile (status.usage.gpuHours × 3600)',
+      labelNames: ['namespace', 'study'] as const,
+      registers: r,
+    }),
     suggestionLatency: new Histogram({
       name: 'kubetune_suggestion_latency_seconds',
       help: 'Time to compute one suggestion, per algorithm',

@@ -8,7 +8,9 @@ import {
   mergeConditions,
   sameStatus,
   studyConditions,
+  studyElapsedSeconds,
   studyPhase,
+  usageGpuHours,
   withCondition,
 } from './study-status.js';
 import type { StudyPass } from './trial-lifecycle.js';
@@ -37,13 +39,17 @@ export class StudyStatusWriter {
   constructor(
     private readonly store: TrialStore,
     private readonly events: EventRecorder,
-    private readonly onCounts?: (namespace: string, study: string, counts: Record<string, number>) => void,
+    private readonly hooks: {
+      trialCounts?(namespace: string, study: string, counts: Record<string, number>): void;
+      gpuSeconds?(namespace: string, study: string, seconds: number): void;
+    } = {},
   ) {}
 
   async write(pass: StudyPass): Promise<void> {
     const { ps, engine, entries } = pass;
     const views = entries.map((e) => e.view);
-    const outcome = engine.outcome(views);
+    const outcome = engine.outcome(views, studyElapsedSeconds(ps.status?.startTime, pass.now));
+    const gpuHours = usageGpuHours(views);
     const counts = countTrials(views);
     const phase = studyPhase(outcome, ps.spec.suspend, views);
     const best = engine.best(views);
@@ -71,10 +77,12 @@ export class StudyStatusWriter {
             },
           }
         : {}),
+      usage: { gpuHours },
       startTime: previous?.startTime ?? stamp,
       ...(outcome.done ? { completionTime: previous?.completionTime ?? stamp } : {}),
     };
-    this.onCounts?.(ps.metadata.namespace, ps.metadata.name, counts);
+    this.hooks.trialCounts?.(ps.metadata.namespace, ps.metadata.name, counts);
+    this.hooks.gpuSeconds?.(ps.metadata.namespace, ps.metadata.name, gpuHours * 3600);
     if (sameStatus(previous, status)) return;
     await this.store.patchStudyStatus(ps.metadata.namespace, ps.metadata.name, status);
     this.announceProblem(ps, previous?.conditions, status.conditions);

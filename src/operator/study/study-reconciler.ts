@@ -5,7 +5,7 @@ import { StudySpec, API_GROUP_VERSION } from '../../api/study.js';
 import { TERMINAL_TRIAL_STATES, type TrialState } from '../../api/trial.js';
 import { formatZodError } from '../../api/errors.js';
 import { SettingsError } from '../../engine/sampler.js';
-import { StudyEngine, type PlannedTrial } from '../../engine/study-engine.js';
+import { StudyEngine, type PlannedTrial, type StudyOutcome } from '../../engine/study-engine.js';
 import { trialName } from '../../engine/trial-template.js';
 import type { TrialView } from '../../engine/trial-view.js';
 import { inlineAdvisor, type Advisor } from '../compute/advisor.js';
@@ -17,7 +17,9 @@ import { ownerReference, trialLabels } from '../trials/job-builder.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
 import { httpStatus, isTransient, retryAfterMs, StudyProblem } from './reconcile-errors.js';
 import { QueueReasons } from './queued-trials.js';
+import { gpuRequest } from './gpu-request.js';
 import type { SlotLedger } from './slot-ledger.js';
+import { studyElapsedSeconds, trialGpuHours } from './study-status.js';
 import { StudyStatusWriter } from './status-writer.js';
 import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
 import { TrialStore } from './trial-store.js';
@@ -27,6 +29,8 @@ export interface ReconcilerHooks {
   /** Seconds from the event that freed a slot to the creation of the Job that refilled it. */
   slotRefillSeconds?(seconds: number): void;
   trialCounts?(namespace: string, study: string, counts: Record<string, number>): void;
+  /** GPU-seconds the study's trials have used, as in status.usage.gpuHours. */
+  gpuSeconds?(namespace: string, study: string, seconds: number): void;
 }
 
 export interface ReconcilerDeps {
@@ -73,7 +77,7 @@ export class StudyReconciler {
       advisor: this.advisor,
       now: () => this.now(),
     });
-    this.status = new StudyStatusWriter(this.store, deps.events, deps.hooks?.trialCounts);
+    this.status = new StudyStatusWriter(this.store, deps.events, deps.hooks);
   }
 
   /** The study is gone: drop what was kept for it. */
@@ -133,12 +137,14 @@ export class StudyReconciler {
       this.store.listPods(namespace, name),
     ]);
     let requeueAfterMs: number | undefined;
-    const { entries, misfit } = this.entries(engine, trialObjects);
+    const now = this.now();
+    const gpus = gpuRequest(ps.spec.trialTemplate);
+    const { entries, misfit } = this.entries(engine, trialObjects, (o) => trialGpuHours(o.status, gpus, now));
     const pass: StudyPass = {
       ps,
       engine,
       entries,
-      now: this.now(),
+      now,
       log: this.deps.logger.child({ study: `${namespace}/${name}` }),
       queue: new QueueReasons(() => this.store.listWorkloads(namespace)),
       requeueIn: (ms) => (requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(50, ms))),
@@ -151,8 +157,11 @@ export class StudyReconciler {
       if (entry.object.metadata.deletionTimestamp) continue;
       if (await this.trials.advance(pass, entry, jobsByName.get(entry.object.metadata.name), pods)) freed++;
     }
-    const outcome = engine.outcome(pass.entries.map((e) => e.view));
-    if (outcome.done) await this.stopActive(pass, `the study finished: ${outcome.message}`);
+    const outcome = engine.outcome(
+      pass.entries.map((e) => e.view),
+      studyElapsedSeconds(ps.status?.startTime, now),
+    );
+    if (outcome.done) await this.stopActive(pass, outcome);
     else if (!misfit) await this.startTrials(pass, freed > 0 ? triggeredAt : undefined);
     await this.status.write(pass);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
@@ -172,9 +181,12 @@ export class StudyReconciler {
     this.deps.slots?.sync(studyKey, active);
   }
 
-  private async stopActive(pass: StudyPass, message: string): Promise<void> {
+  /** A spent wall-clock budget is the reason its running trials stop, so they say so. */
+  private async stopActive(pass: StudyPass, outcome: Extract<StudyOutcome, { done: true }>): Promise<void> {
+    const reason = outcome.reason === 'BudgetExhausted' ? 'BudgetExhausted' : 'StudyFinished';
+    const message = `the study finished: ${outcome.message}`;
     for (const entry of pass.entries.filter((e) => !TERMINAL_TRIAL_STATES.has(e.view.state)))
-      await this.trials.end(entry, { state: 'Pruned', reason: 'StudyFinished', message });
+      await this.trials.end(entry, { state: 'Pruned', reason, message });
   }
 
   /** Plans and creates trials for the free slots, each holding a slot of the operator-wide cap. */
@@ -260,10 +272,11 @@ export class StudyReconciler {
   private entries(
     engine: StudyEngine,
     objects: TrialObject[],
+    gpuHours: (o: TrialObject) => number,
   ): { entries: TrialEntry[]; misfit?: StudyProblem } {
     const misfits: string[] = [];
     const entries = objects
-      .map((o) => ({ object: o, view: this.view(engine, o, misfits) }))
+      .map((o) => ({ object: o, view: { ...this.view(engine, o, misfits), gpuHours: gpuHours(o) } }))
       .sort((a, b) => a.view.index - b.view.index);
     if (misfits.length === 0) return { entries };
     const more = misfits.length > 1 ? ` (and ${misfits.length - 1} more trials)` : '';

@@ -1,4 +1,5 @@
 import type { Condition, StudyPhase, StudyStatus, TrialCounts } from '../../api/study.js';
+import type { TrialStatus } from '../../api/trial.js';
 import type { StudyOutcome } from '../../engine/study-engine.js';
 import type { TrialView } from '../../engine/trial-view.js';
 import { fitText, MAX_MESSAGE, MAX_REASON } from './text-limits.js';
@@ -15,6 +16,34 @@ export function countTrials(trials: readonly TrialView[]): TrialCounts {
     pruned: n('Pruned'),
     metricsUnavailable: n('MetricsUnavailable'),
   };
+}
+
+const SECONDS_PER_HOUR = 3600;
+
+/**
+ * GPU-hours one trial used: its pod's GPU request times the time from status.startTime to
+ * status.completionTime, or to `now` while it runs. A trial that never started used none.
+ */
+export function trialGpuHours(status: TrialStatus | undefined, gpus: number, now: Date): number {
+  if (gpus === 0 || !status?.startTime) return 0;
+  const start = Date.parse(status.startTime);
+  const end = status.completionTime ? Date.parse(status.completionTime) : now.getTime();
+  if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start) return 0;
+  return (gpus * (end - start)) / 1000 / SECONDS_PER_HOUR;
+}
+
+/**
+ * status.usage.gpuHours: rounded to 0.0001 GPU-hours (0.36 GPU-seconds) so that a reconcile
+ * while trials run rewrites the status only when the usage moved by at least that much.
+ */
+export function usageGpuHours(trials: readonly TrialView[]): number {
+  return Math.round(trials.reduce((sum, t) => sum + (t.gpuHours ?? 0), 0) * 1e4) / 1e4;
+}
+
+/** Seconds since the study's status.startTime (0 before the first status write). */
+export function studyElapsedSeconds(startTime: string | undefined, now: Date): number {
+  const start = startTime ? Date.parse(startTime) : NaN;
+  return Number.isFinite(start) ? Math.max(0, (now.getTime() - start) / 1000) : 0;
 }
 
 interface ConditionInput {
