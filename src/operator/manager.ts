@@ -20,6 +20,7 @@ import { WorkQueue } from './runtime/work-queue.js';
 import { podPolicyRefusal } from './policy/check.js';
 import type { PodPolicySettings } from './policy/rules.js';
 import { SlotLedger } from './study/slot-ledger.js';
+import { countTrials } from './study/study-status.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
 import { TrialMetricsTracker } from './trials/metrics-tracker.js';
@@ -210,6 +211,10 @@ async function runControllers(
           if (state !== 'total') metrics.trials.set({ namespace, study, state }, n);
       },
       gpuSeconds: (namespace, study, seconds) => metrics.gpuSeconds.set({ namespace, study }, seconds),
+      studyGone: (namespace, study) => {
+        for (const state of Object.keys(countTrials([]))) metrics.trials.remove({ namespace, study, state });
+        metrics.gpuSeconds.remove({ namespace, study });
+      },
     },
     ...(slots ? { slots } : {}),
   });

@@ -31,6 +31,8 @@ export interface ReconcilerHooks {
   trialCounts?(namespace: string, study: string, counts: Record<string, number>): void;
   /** GPU-seconds the study's trials have used, as in status.usage.gpuHours. */
   gpuSeconds?(namespace: string, study: string, seconds: number): void;
+  /** The study was deleted: per-study series must go with it, or they pile up forever. */
+  studyGone?(namespace: string, study: string): void;
 }
 
 export interface ReconcilerDeps {
@@ -81,10 +83,12 @@ export class StudyReconciler {
   }
 
   /** The study is gone: drop what was kept for it. */
-  private forget(key: string): void {
+  private forget(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
     this.engines.delete(key);
     for (const trial of this.deps.tracker.trackedKeys(key)) this.trials.forget(trial);
     this.deps.slots?.forgetStudy(key);
+    this.deps.hooks?.studyGone?.(namespace, name);
   }
 
   async reconcile(namespace: string, name: string, triggeredAt?: number): Promise<ReconcileResult> {
@@ -92,7 +96,7 @@ export class StudyReconciler {
     try {
       study = await this.store.getStudy(namespace, name);
       if (!study || study.metadata.deletionTimestamp) {
-        this.forget(`${namespace}/${name}`);
+        this.forget(namespace, name);
         return {};
       }
       const parsed = this.parse(study);

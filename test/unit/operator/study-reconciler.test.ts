@@ -61,6 +61,24 @@ describe('study reconciler error paths', () => {
   });
   afterEach(() => tracker.stopAll());
 
+  it('drops its per-study hooks (metric series) once the Study is being deleted', async () => {
+    const gone: string[] = [];
+    const { logger } = memoryLogger();
+    const clients = makeClients(api.kc);
+    const withHooks = new StudyReconciler({
+      clients,
+      tracker,
+      events: createEventRecorder(clients.core, logger),
+      logger,
+      hooks: { studyGone: (namespace, study) => gone.push(`${namespace}/${study}`) },
+    });
+    await withHooks.reconcile('ns', 'demo');
+    assert.deepEqual(gone, []);
+    world.study.metadata.deletionTimestamp = new Date();
+    await withHooks.reconcile('ns', 'demo');
+    assert.deepEqual(gone, ['ns/demo']);
+  });
+
   it('stops following a running trial once the Trial is gone', async () => {
     world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
     jobWithPod(world, 'demo-0', 'Running');
