@@ -1,0 +1,72 @@
+import type { TrialTemplate } from '../../api/trial-template.js';
+
+/** Device-plugin GPU resources: `nvidia.com/gpu`, `amd.com/gpu`, … and NVIDIA MIG slices. */
+function isGpuResource(name: string): boolean {
+  return name.endsWith('/gpu') || name.startsWith('nvidia.com/mig-');
+}
+
+const SUFFIX: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/**
+ * The count a Kubernetes quantity stands for. Extended resources such as GPUs must be whole
+ * numbers (the apiserver refuses "500m" for them), so a quantity that is not one counts as 0
+ * here and the Job is left for the apiserver to reject with its own message.
+ */
+function quantityCount(q: unknown): number {
+  if (typeof q === 'number') return Number.isInteger(q) && q > 0 ? q : 0;
+  if (typeof q !== 'string') return 0;
+  const m = /^\+?(\d+)(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
+  if (!m) return 0;
+  return Number(m[1]) * SUFFIX[m[2] ?? '']!;
+}
+
+interface ResourceContainer {
+  resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> };
+  restartPolicy?: string;
+}
+
+/** GPUs one container asks for: a limit sets the request for extended resources, so it wins. */
+function containerGpus(c: ResourceContainer): number {
+  const limits = c.resources?.limits ?? {};
+  const requests = c.resources?.requests ?? {};
+  let total = 0;
+  for (const name of new Set([...Object.keys(limits), ...Object.keys(requests)])) {
+    if (isGpuResource(name)) total += quantityCount(limits[name] ?? requests[name]);
+  }
+  return total;
+}
+
+/**
+ * GPUs one trial pod holds, computed as the scheduler computes a pod's effective request: the
+ * larger of the app containers' sum and the peak of the init containers, which run one at a time.
+ * Sidecars (init containers with restartPolicy Always) keep running, so they add to both.
+ */
+export function gpuRequest(template: TrialTemplate): number {
+  const pod = template.spec.template.spec as {
+    containers: ResourceContainer[];
+    initContainers?: ResourceContainer[];
+  };
+  let sidecars = 0;
+  let initPeak = 0;
+  for (const init of pod.initContainers ?? []) {
+    const gpus = containerGpus(init);
+    if (init.restartPolicy === 'Always') sidecars += gpus;
+    else initPeak = Math.max(initPeak, sidecars + gpus);
+  }
+  const apps = pod.containers.reduce((sum, c) => sum + containerGpus(c), 0);
+  return Math.max(initPeak, apps + sidecars);
+}
