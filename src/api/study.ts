@@ -129,6 +129,10 @@ const StudySpecFields = z.strictObject({
   queueName: LabelValueName.optional(),
   /** A Kueue WorkloadPriorityClass for the trials' Jobs (kueue.x-k8s.io/priority-class); needs a queue. */
   priorityClassName: LabelValueName.optional(),
+  /** With the operator's --max-gpus: studies of a higher priority get free GPUs first. */
+  priority: z.number().int().min(-1000).max(1000).default(0),
+  /** With the operator's --max-gpus: this study's share of the GPUs, relative to the others' weights. */
+  weight: z.number().positive().max(1000).default(1),
 });
 type StudySpecFields = z.output<typeof StudySpecFields>;
 

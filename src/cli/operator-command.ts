@@ -7,7 +7,7 @@ import { UserError } from './load-study.js';
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
                          [--workers 4] [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
                          [--lease-duration-seconds 15] [--renew-deadline-seconds 10] [--retry-period-seconds 2]
-                         [--max-concurrent-trials N] [--request-timeout-seconds 30]
+                         [--max-concurrent-trials N] [--max-gpus 0] [--request-timeout-seconds 30]
                          [--max-event-loop-lag-seconds 5] [--log-level info]
                          [--trial-pod-policy baseline|privileged] [--trial-service-accounts default,...]
                          [--compute-workers 2] [--suggestion-budget-seconds 5] [--prune-budget-seconds 2]
@@ -55,6 +55,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       'renew-deadline-seconds': { type: 'string', default: '10' },
       'retry-period-seconds': { type: 'string', default: '2' },
       'max-concurrent-trials': { type: 'string' },
+      'max-gpus': { type: 'string', default: '0' },
       'request-timeout-seconds': { type: 'string', default: '30' },
       'max-event-loop-lag-seconds': { type: 'string', default: '5' },
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
@@ -89,6 +90,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
     .map((s) => s.trim())
     .filter(Boolean);
   const maxConcurrentTrials = int('max-concurrent-trials', values['max-concurrent-trials'], 1);
+  const maxGPUs = int('max-gpus', values['max-gpus'], 0) as number;
   const prometheusUrlAllowlist = values['prometheus-url-allowlist']
     .split(',')
     .map((s) => s.trim())
@@ -141,6 +143,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
           }
         : {}),
       ...(maxConcurrentTrials !== undefined ? { maxConcurrentTrials } : {}),
+      ...(maxGPUs > 0 ? { maxGPUs } : {}),
     },
     abort.signal,
   );

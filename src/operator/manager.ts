@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
+import { StudySpec } from '../api/study.js';
 import { TERMINAL_TRIAL_STATES } from '../api/trial.js';
 import { PooledAdvisor } from './compute/advisor.js';
 import { createEventRecorder } from './events.js';
@@ -19,7 +20,7 @@ import { errorMessage } from './runtime/kube-errors.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { podPolicyRefusal } from './policy/check.js';
 import type { PodPolicySettings } from './policy/rules.js';
-import { SlotLedger } from './study/slot-ledger.js';
+import { FairShareLedger, SlotLedger, shareProfile, type TrialLedger } from './study/slot-ledger.js';
 import { countTrials } from './study/study-status.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
@@ -46,6 +47,8 @@ export interface OperatorOptions {
   prometheusUrlAllowlist?: string[];
   /** Operator-wide cap on trials running at once, across all studies. */
   maxConcurrentTrials?: number;
+  /** GPUs all trials together may request, divided among studies by priority and weight. */
+  maxGPUs?: number;
   /** What trial pods may ask for; Pod Security baseline and ServiceAccount "default" when unset. */
   podPolicy?: PodPolicySettings;
   resyncMs?: number;
@@ -185,8 +188,7 @@ async function runControllers(
     onLogReconnect: () => metrics.logStreamReconnects.inc(),
     collectorHooks: { onSkippedLine: (reason) => metrics.metricLinesSkipped.inc({ reason }) },
   });
-  const slots =
-    opts.maxConcurrentTrials !== undefined ? new SlotLedger(opts.maxConcurrentTrials, enqueue) : undefined;
+  const slots = trialLedger(opts, enqueue);
   const prometheusAllowlist = PrometheusAllowlist.parse(opts.prometheusUrlAllowlist ?? []);
   const events = createEventRecorder(clients.core, logger);
   const advisor = new PooledAdvisor({
@@ -221,6 +223,10 @@ async function runControllers(
 
   await Promise.all(all.map((i) => i.start()));
   // Trials that were active before this start hold their slots before any worker plans more.
+  for (const s of informers.studies.flatMap((i) => i.list())) {
+    const spec = StudySpec.safeParse(s.spec);
+    if (spec.success) slots?.profile?.(objectKey(s), shareProfile(spec.data));
+  }
   for (const t of informers.trials.flatMap((i) => i.list())) {
     const study = studyKeyOf(t);
     if (slots && study && !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending'))
@@ -271,4 +277,18 @@ async function runControllers(
   await Promise.all(all.map((inf) => inf.stop()));
   setReady(false);
   logger.info('controllers stopped');
+}
+
+/** The operator-wide cap: GPUs shared fairly when --max-gpus is set, else plain trial slots. */
+function trialLedger(opts: OperatorOptions, enqueue: (studyKey: string) => void): TrialLedger | undefined {
+  if (opts.maxGPUs)
+    return new FairShareLedger(
+      opts.maxConcurrentTrials !== undefined
+        ? { gpus: opts.maxGPUs, trials: opts.maxConcurrentTrials }
+        : { gpus: opts.maxGPUs },
+      enqueue,
+    );
+  return opts.maxConcurrentTrials !== undefined
+    ? new SlotLedger(opts.maxConcurrentTrials, enqueue)
+    : undefined;
 }

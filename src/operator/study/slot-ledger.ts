@@ -1,3 +1,19 @@
+import type { TrialTemplate } from '../../api/trial-template.js';
+import { fairShare, type Capacity, type ShareClaim } from './fair-share.js';
+import { gpuRequest } from './gpu-request.js';
+
+/** What the reconciler asks of an operator-wide cap; fair-share ledgers also take profiles and settle grants. */
+export interface TrialLedger {
+  available(studyKey: string, wanted: number): number;
+  reserve(studyKey: string, trialKey: string): boolean;
+  release(trialKey: string): void;
+  hold(studyKey: string, trialKey: string): void;
+  sync(studyKey: string, activeTrialKeys: Iterable<string>): void;
+  forgetStudy(studyKey: string): void;
+  profile?(studyKey: string, profile: StudyShareProfile): void;
+  settle?(studyKey: string): void;
+}
+
 /**
  * Reservations of the operator-wide trial slots (`--max-concurrent-trials`). Several workers
  * reconcile different studies at once, and each of them would see the same free slots in a
@@ -8,7 +24,7 @@
  * terminal or has vanished, or when creating it failed. Studies that wanted a slot and found
  * none are handed to `onFreed` when one frees up, so they need not wait for a resync.
  */
-export class SlotLedger {
+export class SlotLedger implements TrialLedger {
   /** trial key → study key */
   private readonly held = new Map<string, string>();
   private readonly waiting = new Set<string>();
@@ -77,5 +93,161 @@ export class SlotLedger {
     const studies = [...this.waiting];
     this.waiting.clear();
     for (const study of studies) this.onFreed?.(study);
+  }
+}
+
+/** What the fair-share ledger knows of a study, refreshed on every pass over it. */
+export interface StudyShareProfile {
+  priority: number;
+  weight: number;
+  gpusPerTrial: number;
+}
+
+/** The profile of a study spec; defaults apply to a raw spec from the cache. */
+export function shareProfile(spec: {
+  priority?: number;
+  weight?: number;
+  trialTemplate: TrialTemplate;
+}): StudyShareProfile {
+  return {
+    priority: spec.priority ?? 0,
+    weight: spec.weight ?? 1,
+    gpusPerTrial: gpuRequest(spec.trialTemplate),
+  };
+}
+
+interface ShareState extends StudyShareProfile {
+  /** Trials it would still start, as of its last pass. */
+  demand: number;
+  /** Trials granted by `available` and not yet reserved or settled. */
+  granted: number;
+}
+
+/**
+ * The operator-wide GPU cap (`--max-gpus`), divided by weighted max-min fairness (see fairShare).
+ * Each study's pass reports what it would start; the grant is computed synchronously over every
+ * study's usage and last reported demand and held until the pass reserves or settles it, so the
+ * concurrent workers never hand out the same GPU twice. When GPUs free up, every study that was
+ * left wanting is woken to claim what it is now entitled to.
+ */
+export class FairShareLedger implements TrialLedger {
+  /** trial key → holder */
+  private readonly held = new Map<string, { study: string; gpus: number }>();
+  private readonly studies = new Map<string, ShareState>();
+
+  constructor(
+    readonly capacity: Capacity,
+    private readonly onFreed?: (studyKey: string) => void,
+  ) {}
+
+  get gpusInUse(): number {
+    let sum = 0;
+    for (const h of this.held.values()) sum += h.gpus;
+    for (const s of this.studies.values()) sum += s.granted * s.gpusPerTrial;
+    return sum;
+  }
+
+  /** Records the study's weight, priority and GPUs per trial before anything else in its pass. */
+  profile(studyKey: string, profile: StudyShareProfile): void {
+    const s = this.studies.get(studyKey);
+    this.studies.set(studyKey, { demand: 0, granted: 0, ...s, ...profile });
+  }
+
+  /** How many of `wanted` new trials the study may start now; they stay granted until reserved or settled. */
+  available(studyKey: string, wanted: number): number {
+    const state = this.state(studyKey);
+    this.returnGrant(state);
+    state.demand = wanted;
+    const n = fairShare(this.claims(), this.capacity).get(studyKey) ?? 0;
+    state.granted = n;
+    state.demand = wanted - n;
+    return n;
+  }
+
+  /** Turns one of the study's grants into the trial's hold; false when it has none left. */
+  reserve(studyKey: string, trialKey: string): boolean {
+    if (this.held.has(trialKey)) return true;
+    const state = this.state(studyKey);
+    if (state.granted < 1) return false;
+    state.granted--;
+    this.held.set(trialKey, { study: studyKey, gpus: state.gpusPerTrial });
+    return true;
+  }
+
+  /** The pass is over: grants it did not use go back (it could not use them, so it wants no more now). */
+  settle(studyKey: string): void {
+    const state = this.studies.get(studyKey);
+    if (!state || state.granted === 0) return;
+    this.returnGrant(state);
+    state.demand = 0;
+    this.wake();
+  }
+
+  release(trialKey: string): void {
+    if (this.held.delete(trialKey)) this.wake();
+  }
+
+  /** Records a trial that is already active (found at startup): it holds its GPUs even above the cap. */
+  hold(studyKey: string, trialKey: string): void {
+    this.held.set(trialKey, { study: studyKey, gpus: this.state(studyKey).gpusPerTrial });
+  }
+
+  /** Makes the study's holds exactly its active trials, as just listed. */
+  sync(studyKey: string, activeTrialKeys: Iterable<string>): void {
+    const active = new Set(activeTrialKeys);
+    let freed = false;
+    for (const [trial, h] of this.held) {
+      if (h.study === studyKey && !active.has(trial)) {
+        this.held.delete(trial);
+        freed = true;
+      }
+    }
+    for (const trial of active) if (!this.held.has(trial)) this.hold(studyKey, trial);
+    if (freed) this.wake();
+  }
+
+  forgetStudy(studyKey: string): void {
+    this.sync(studyKey, []);
+    this.studies.delete(studyKey);
+    this.wake();
+  }
+
+  private state(studyKey: string): ShareState {
+    let s = this.studies.get(studyKey);
+    if (!s) {
+      s = { priority: 0, weight: 1, gpusPerTrial: 0, demand: 0, granted: 0 };
+      this.studies.set(studyKey, s);
+    }
+    return s;
+  }
+
+  private returnGrant(state: ShareState): void {
+    state.demand += state.granted;
+    state.granted = 0;
+  }
+
+  private claims(): ShareClaim[] {
+    const used = new Map<string, { gpus: number; trials: number }>();
+    for (const h of this.held.values()) {
+      const u = used.get(h.study) ?? { gpus: 0, trials: 0 };
+      used.set(h.study, { gpus: u.gpus + h.gpus, trials: u.trials + 1 });
+    }
+    return [...this.studies].map(([key, s]) => {
+      const u = used.get(key) ?? { gpus: 0, trials: 0 };
+      return {
+        key,
+        priority: s.priority,
+        weight: s.weight,
+        gpusPerTrial: s.gpusPerTrial,
+        demand: s.demand,
+        usedGpus: u.gpus + s.granted * s.gpusPerTrial,
+        usedTrials: u.trials + s.granted,
+      };
+    });
+  }
+
+  private wake(): void {
+    const waiting = [...this.studies].filter(([, s]) => s.demand > 0).map(([key]) => key);
+    for (const study of waiting) this.onFreed?.(study);
   }
 }

@@ -18,7 +18,7 @@ import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
 import { httpStatus, isTransient, retryAfterMs, StudyProblem } from './reconcile-errors.js';
 import { QueueReasons } from './queued-trials.js';
 import { gpuRequest } from './gpu-request.js';
-import type { SlotLedger } from './slot-ledger.js';
+import { shareProfile, type TrialLedger } from './slot-ledger.js';
 import { studyElapsedSeconds, trialGpuHours } from './study-status.js';
 import { StudyStatusWriter } from './status-writer.js';
 import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
@@ -41,8 +41,8 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   logger: Logger;
   hooks?: ReconcilerHooks;
-  /** The operator-wide cap on active trials across all studies. */
-  slots?: SlotLedger;
+  /** The operator-wide cap on active trials (or their GPUs, shared fairly) across all studies. */
+  slots?: TrialLedger;
   /** Suggestions and pruning decisions; inline unless the operator passes its worker pool. */
   advisor?: Advisor;
   /** The operator's own limits on a valid spec (trial pod policy, Prometheus allowlist): a message makes it InvalidSpec. */
@@ -154,6 +154,7 @@ export class StudyReconciler {
       requeueIn: (ms) => (requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(50, ms))),
       ...(misfit ? { problem: misfit } : {}),
     };
+    this.deps.slots?.profile?.(objectKey(ps), shareProfile(ps.spec));
     this.syncActive(objectKey(ps), pass.entries);
     const jobsByName = new Map<string, V1Job>(jobs.map((j) => [j.metadata?.name as string, j]));
     let freed = 0;
@@ -167,6 +168,8 @@ export class StudyReconciler {
     );
     if (outcome.done) await this.stopActive(pass, outcome);
     else if (!misfit) await this.startTrials(pass, freed > 0 ? triggeredAt : undefined);
+    // A study that starts nothing this pass wants nothing: its stale demand must not hold back others.
+    if (outcome.done || misfit) this.deps.slots?.available(objectKey(ps), 0);
     await this.status.write(pass);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
   }
@@ -200,7 +203,19 @@ export class StudyReconciler {
     const free = pass.engine.freeSlots(views);
     const wanted = this.deps.slots ? this.deps.slots.available(studyKey, free) : free;
     if (wanted === 0) return;
-    const planned = await this.plan(pass, views, wanted);
+    try {
+      await this.createPlanned(pass, await this.plan(pass, views, wanted), refillTriggeredAt);
+    } finally {
+      this.deps.slots?.settle?.(studyKey);
+    }
+  }
+
+  private async createPlanned(
+    pass: StudyPass,
+    planned: PlannedTrial[],
+    refillTriggeredAt: number | undefined,
+  ): Promise<void> {
+    const studyKey = objectKey(pass.ps);
     for (const p of planned) {
       const trialKey = `${pass.ps.metadata.namespace}/${trialName(pass.ps.metadata.name, p.index)}`;
       if (this.deps.slots && !this.deps.slots.reserve(studyKey, trialKey)) break;

@@ -23,7 +23,7 @@ import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
 import { PruneJudge } from './prune-judge.js';
 import type { QueueReasons } from './queued-trials.js';
 import { httpStatus, isTransient, StudyProblem } from './reconcile-errors.js';
-import type { SlotLedger } from './slot-ledger.js';
+import type { TrialLedger } from './slot-ledger.js';
 import { fitText, MAX_MESSAGE, MAX_REASON } from './text-limits.js';
 import type { TrialStore } from './trial-store.js';
 
@@ -51,7 +51,7 @@ export interface TrialLifecycleDeps {
   store: TrialStore;
   tracker: TrialMetricsTracker;
   events: EventRecorder;
-  slots?: SlotLedger;
+  slots?: TrialLedger;
   /** Pruning decisions, off the event loop when the operator passes its worker pool. */
   advisor: Advisor;
   now(): Date;

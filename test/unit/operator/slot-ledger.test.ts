@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SlotLedger } from '../../../src/operator/study/slot-ledger.js';
+import { FairShareLedger, SlotLedger } from '../../../src/operator/study/slot-ledger.js';
 
 /** A small seeded generator, so an interleaving that breaks the cap can be replayed. */
 function lcg(seed: number): () => number {
@@ -116,5 +116,81 @@ describe('slot ledger (operator-wide maxConcurrentTrials)', () => {
         `seed ${seed}: a study starved`,
       );
     }
+  });
+});
+
+describe('fair-share ledger (operator-wide maxGPUs)', () => {
+  const profile = (weight: number, gpusPerTrial = 1) => ({ priority: 0, weight, gpusPerTrial });
+
+  it('holds a grant against concurrent passes, then moves freed GPUs to the weighted shares', () => {
+    const ledger = new FairShareLedger({ gpus: 4 });
+    ['a/s', 'b/s', 'c/s'].forEach((s, i) => ledger.profile(s, profile(i === 2 ? 2 : 1)));
+    assert.equal(ledger.available('a/s', 8), 4, 'alone, a may use every free GPU');
+    assert.equal(ledger.available('c/s', 8), 0, 'a holds the grant it has not reserved yet');
+    assert.equal(ledger.available('b/s', 8), 0);
+    for (let i = 0; i < 4; i++) assert.ok(ledger.reserve('a/s', `a/s-${i}`));
+    assert.equal(ledger.reserve('a/s', 'a/s-4'), false, 'no grant left');
+    const held: Record<string, string[]> = {
+      'a/s': ['a/s-0', 'a/s-1', 'a/s-2', 'a/s-3'],
+      'b/s': [],
+      'c/s': [],
+    };
+    let n = 0;
+    // Nothing is taken back: each of a's trials ends, and every study asks again (a first).
+    for (const trial of ['a/s-0', 'a/s-1', 'a/s-2', 'a/s-3']) {
+      ledger.release(trial);
+      held['a/s'] = held['a/s']!.filter((t) => t !== trial);
+      for (const s of ['a/s', 'b/s', 'c/s'])
+        for (let k = ledger.available(s, 8); k > 0; k--) {
+          const key = `${s}-new${n++}`;
+          assert.ok(ledger.reserve(s, key));
+          held[s]!.push(key);
+        }
+    }
+    assert.deepEqual(
+      Object.values(held).map((t) => t.length),
+      [1, 1, 2],
+    );
+  });
+
+  it('never exceeds the GPUs under random interleavings of passes and releases', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const rand = lcg(seed);
+
+      const ledger = new FairShareLedger({ gpus: 6 });
+      const studies = ['a/s', 'b/s', 'c/s'];
+      studies.forEach((s, i) => ledger.profile(s, profile(1 + i, 1 + (i % 2))));
+      const active: string[] = [];
+      let n = 0;
+      for (let step = 0; step < 200; step++) {
+        const s = studies[Math.floor(rand() * studies.length)]!;
+        const r = rand();
+        if (r < 0.5) {
+          const got = ledger.available(s, Math.floor(rand() * 4));
+          for (let i = 0; i < got; i++) {
+            const key = `${s}-${n++}`;
+            if (rand() < 0.9 && ledger.reserve(s, key)) active.push(key);
+          }
+          ledger.settle(s);
+        } else if (active.length > 0) {
+          ledger.release(active.splice(Math.floor(rand() * active.length), 1)[0]!);
+        }
+        assert.ok(ledger.gpusInUse <= 6, `seed ${seed}: ${ledger.gpusInUse} GPUs in use`);
+      }
+    }
+  });
+
+  it('wakes a study left wanting once GPUs free up, and gives the freed GPU to the one below its share', () => {
+    const woken: string[] = [];
+    const ledger = new FairShareLedger({ gpus: 2 }, (s) => woken.push(s));
+    ledger.profile('a/s', profile(1));
+    ledger.profile('b/s', profile(1));
+    assert.equal(ledger.available('a/s', 2), 2);
+    assert.ok(ledger.reserve('a/s', 'a/s-0') && ledger.reserve('a/s', 'a/s-1'));
+    assert.equal(ledger.available('b/s', 2), 0);
+    ledger.release('a/s-0');
+    assert.deepEqual(woken, ['b/s']);
+    assert.equal(ledger.available('a/s', 1), 0, 'a is at its share while b waits');
+    assert.equal(ledger.available('b/s', 2), 1);
   });
 });
