@@ -195,6 +195,7 @@ async function runControllers(
     collectorHooks: { onSkippedLine: (reason) => metrics.metricLinesSkipped.inc({ reason }) },
   });
   const slots = trialLedger(opts, enqueue);
+  if (slots instanceof FairShareLedger) metrics.sources.gpuShares = () => slots.shares();
   // A study's demand counts from the moment it is seen, so a burst of new studies is shared fairly.
   const announce = (study: StudyObject) => {
     const spec = StudySpec.safeParse(study.spec);
@@ -290,6 +291,7 @@ async function runControllers(
   tracker.stopAll();
   await advisor.close();
   await Promise.all(all.map((inf) => inf.stop()));
+  delete metrics.sources.gpuShares;
   setReady(false);
   logger.info('controllers stopped');
 }

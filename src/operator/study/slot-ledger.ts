@@ -241,6 +241,19 @@ export class FairShareLedger implements TrialLedger {
     this.wake();
   }
 
+  /**
+   * Per study, the GPUs it holds or has been granted, and the GPUs fairShare would give it over
+   * the whole capacity if nothing ran yet, for what it holds and still wants.
+   */
+  shares(): Map<string, { used: number; entitled: number }> {
+    const claims = this.claims();
+    const whole = claims.map((c) => ({ ...c, demand: c.usedTrials + c.demand, usedGpus: 0, usedTrials: 0 }));
+    const entitled = fairShare(whole, this.capacity);
+    return new Map(
+      claims.map((c) => [c.key, { used: c.usedGpus, entitled: entitled.get(c.key)! * c.gpusPerTrial }]),
+    );
+  }
+
   private state(studyKey: string): ShareState {
     let s = this.studies.get(studyKey);
     if (!s) {
