@@ -6,7 +6,7 @@ import { PooledAdvisor } from './compute/advisor.js';
 import { createEventRecorder } from './events.js';
 import { createInformers, type StudyInformers } from './informers.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
-import { LABEL_STUDY, objectKey } from './kube/resources.js';
+import { LABEL_STUDY, objectKey, type StudyObject } from './kube/resources.js';
 import { EventLoopLag } from './runtime/event-loop-lag.js';
 import { startOperatorServer } from './runtime/http-server.js';
 import { PrometheusAllowlist } from './runtime/prometheus-allowlist.js';
@@ -20,7 +20,13 @@ import { errorMessage } from './runtime/kube-errors.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { podPolicyRefusal } from './policy/check.js';
 import type { PodPolicySettings } from './policy/rules.js';
-import { FairShareLedger, SlotLedger, shareProfile, type TrialLedger } from './study/slot-ledger.js';
+import {
+  announcedDemand,
+  FairShareLedger,
+  SlotLedger,
+  shareProfile,
+  type TrialLedger,
+} from './study/slot-ledger.js';
 import { countTrials } from './study/study-status.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
@@ -189,6 +195,19 @@ async function runControllers(
     collectorHooks: { onSkippedLine: (reason) => metrics.metricLinesSkipped.inc({ reason }) },
   });
   const slots = trialLedger(opts, enqueue);
+  if (slots instanceof FairShareLedger) metrics.sources.gpuShares = () => slots.shares();
+  // A study's demand counts from the moment it is seen, so a burst of new studies is shared fairly.
+  const announce = (study: StudyObject) => {
+    const spec = StudySpec.safeParse(study.spec);
+    if (!spec.success || !slots?.announce) return;
+    const key = objectKey(study);
+    const states = informers.trials
+      .flatMap((i) => i.list(study.metadata?.namespace))
+      .filter((t) => studyKeyOf(t) === key)
+      .map((t) => t.status?.state);
+    slots.announce(key, shareProfile(spec.data), announcedDemand(spec.data, study.status?.phase, states));
+  };
+  for (const inf of informers.studies) for (const ev of ['add', 'update'] as const) inf.on(ev, announce);
   const prometheusAllowlist = PrometheusAllowlist.parse(opts.prometheusUrlAllowlist ?? []);
   const events = createEventRecorder(clients.core, logger);
   const advisor = new PooledAdvisor({
@@ -223,10 +242,7 @@ async function runControllers(
 
   await Promise.all(all.map((i) => i.start()));
   // Trials that were active before this start hold their slots before any worker plans more.
-  for (const s of informers.studies.flatMap((i) => i.list())) {
-    const spec = StudySpec.safeParse(s.spec);
-    if (spec.success) slots?.profile?.(objectKey(s), shareProfile(spec.data));
-  }
+  for (const s of informers.studies.flatMap((i) => i.list())) announce(s);
   for (const t of informers.trials.flatMap((i) => i.list())) {
     const study = studyKeyOf(t);
     if (slots && study && !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending'))
@@ -275,6 +291,7 @@ async function runControllers(
   tracker.stopAll();
   await advisor.close();
   await Promise.all(all.map((inf) => inf.stop()));
+  delete metrics.sources.gpuShares;
   setReady(false);
   logger.info('controllers stopped');
 }

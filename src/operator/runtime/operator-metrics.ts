@@ -15,6 +15,11 @@ export type ReconcileResult = 'success' | 'error' | 'requeue';
 export interface OperatorMetricSources {
   /** Read at each scrape for kubetune_event_loop_lag_seconds. */
   eventLoopLagSeconds?: () => number;
+  /**
+   * Read at each scrape for kubetune_gpu_share, by study key (namespace/name); set while a
+   * fair-share ledger runs. A study the ledger has forgotten has no series.
+   */
+  gpuShares?: () => ReadonlyMap<string, { used: number; entitled: number }>;
 }
 
 export function createOperatorMetrics(
@@ -25,6 +30,8 @@ export function createOperatorMetrics(
   collectDefaultMetrics({ register: registry });
   return {
     registry,
+    /** The scrape-time sources; the controllers set gpuShares for as long as their ledger lives. */
+    sources,
     reconcileTotal: new Counter({
       name: 'controller_runtime_reconcile_total',
       help: 'Total number of reconciliations per controller',
@@ -141,6 +148,21 @@ export function createOperatorMetrics(
       registers: r,
       collect() {
         if (sources.eventLoopLagSeconds) this.set(sources.eventLoopLagSeconds());
+      },
+    }),
+    gpuShare: new Gauge({
+      name: 'kubetune_gpu_share',
+      help: 'With --max-gpus: GPUs a study holds (kind="used") and the GPUs weighted max-min fairness gives it over all --max-gpus for what it holds and wants (kind="entitled")',
+      labelNames: ['namespace', 'study', 'kind'] as const,
+      registers: r,
+      collect() {
+        // Rebuilt from the ledger at every scrape, so a forgotten study's series go with it.
+        this.reset();
+        for (const [key, share] of sources.gpuShares?.() ?? []) {
+          const [namespace, study] = key.split('/') as [string, string];
+          this.set({ namespace, study, kind: 'used' }, share.used);
+          this.set({ namespace, study, kind: 'entitled' }, share.entitled);
+        }
       },
     }),
   };

@@ -1,3 +1,5 @@
+import type { StudyPhase } from '../../api/study.js';
+import { TERMINAL_TRIAL_STATES, type TrialState } from '../../api/trial.js';
 import type { TrialTemplate } from '../../api/trial-template.js';
 import { fairShare, type Capacity, type ShareClaim } from './fair-share.js';
 import { gpuRequest } from './gpu-request.js';
@@ -11,6 +13,7 @@ export interface TrialLedger {
   sync(studyKey: string, activeTrialKeys: Iterable<string>): void;
   forgetStudy(studyKey: string): void;
   profile?(studyKey: string, profile: StudyShareProfile): void;
+  announce?(studyKey: string, profile: StudyShareProfile, demand: number): void;
   settle?(studyKey: string): void;
 }
 
@@ -116,6 +119,22 @@ export function shareProfile(spec: {
   };
 }
 
+/**
+ * The trials a study would start on its next pass, estimated from the cached Study and its
+ * cached trials' states, the way the engine counts free slots (parallelism less active trials,
+ * bounded by maxTrials less trials so far). The cache may lag the study's own creations, so the
+ * estimate errs high; the study's pass replaces it with the exact figure.
+ */
+export function announcedDemand(
+  spec: { parallelism: number; maxTrials: number; suspend?: boolean },
+  phase: StudyPhase | undefined,
+  trialStates: readonly (TrialState | undefined)[],
+): number {
+  if (spec.suspend || phase === 'Succeeded' || phase === 'Failed') return 0;
+  const active = trialStates.filter((s) => !TERMINAL_TRIAL_STATES.has(s ?? 'Pending')).length;
+  return Math.max(0, Math.min(spec.parallelism - active, spec.maxTrials - trialStates.length));
+}
+
 interface ShareState extends StudyShareProfile {
   /** Trials it would still start, as of its last pass. */
   demand: number;
@@ -151,6 +170,16 @@ export class FairShareLedger implements TrialLedger {
   profile(studyKey: string, profile: StudyShareProfile): void {
     const s = this.studies.get(studyKey);
     this.studies.set(studyKey, { demand: 0, granted: 0, ...s, ...profile });
+  }
+
+  /**
+   * Records a study's profile and demand as soon as the operator sees it, before its pass: a
+   * burst of new studies must not leave the GPUs to whichever one is reconciled first.
+   */
+  announce(studyKey: string, profile: StudyShareProfile, demand: number): void {
+    this.profile(studyKey, profile);
+    const state = this.state(studyKey);
+    state.demand = Math.max(0, demand - state.granted);
   }
 
   /** How many of `wanted` new trials the study may start now; they stay granted until reserved or settled. */
@@ -210,6 +239,19 @@ export class FairShareLedger implements TrialLedger {
     this.sync(studyKey, []);
     this.studies.delete(studyKey);
     this.wake();
+  }
+
+  /**
+   * Per study, the GPUs it holds or has been granted, and the GPUs fairShare would give it over
+   * the whole capacity if nothing ran yet, for what it holds and still wants.
+   */
+  shares(): Map<string, { used: number; entitled: number }> {
+    const claims = this.claims();
+    const whole = claims.map((c) => ({ ...c, demand: c.usedTrials + c.demand, usedGpus: 0, usedTrials: 0 }));
+    const entitled = fairShare(whole, this.capacity);
+    return new Map(
+      claims.map((c) => [c.key, { used: c.usedGpus, entitled: entitled.get(c.key)! * c.gpusPerTrial }]),
+    );
   }
 
   private state(studyKey: string): ShareState {

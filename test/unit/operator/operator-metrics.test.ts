@@ -8,6 +8,7 @@ import {
 } from '../../../src/operator/runtime/operator-metrics.js';
 import { WorkQueue } from '../../../src/operator/runtime/work-queue.js';
 import { parsePrometheusText } from '../../../src/operator/runtime/prometheus-text.js';
+import { FairShareLedger } from '../../../src/operator/study/slot-ledger.js';
 
 describe('operator metrics', () => {
   it('registers controller-runtime, workqueue, kubetune and process metrics', async () => {
@@ -75,6 +76,36 @@ describe('operator metrics', () => {
     assert.equal(await sample(b, 'kubetune_leader'), 0);
     // Neither set went to prom-client's global registry, where a second operator would collide.
     assert.doesNotMatch(await register.metrics(), /kubetune_|controller_runtime_/);
+  });
+
+  it("reports each study's used and entitled GPUs from the fair-share ledger, and drops a forgotten study", async () => {
+    const m = createOperatorMetrics(new Registry());
+    const ledger = new FairShareLedger({ gpus: 4 });
+    m.sources.gpuShares = () => ledger.shares();
+    ['a/s', 'b/s', 'c/s'].forEach((s, i) =>
+      ledger.announce(s, { priority: 0, weight: i === 2 ? 2 : 1, gpusPerTrial: 1 }, 8),
+    );
+    assert.equal(ledger.available('a/s', 8), 1);
+    assert.ok(ledger.reserve('a/s', 'a/s-0'));
+    const scrape = async () =>
+      parsePrometheusText(await m.registry.metrics())
+        .filter((s) => s.name === 'kubetune_gpu_share')
+        .map((s) => `${s.labels.namespace}/${s.labels.study} ${s.labels.kind}=${s.value}`)
+        .sort();
+    assert.deepEqual(await scrape(), [
+      'a/s entitled=1',
+      'a/s used=1',
+      'b/s entitled=1',
+      'b/s used=0',
+      'c/s entitled=2',
+      'c/s used=0',
+    ]);
+    ledger.forgetStudy('b/s');
+    assert.deepEqual(
+      (await scrape()).filter((line) => line.startsWith('b/s')),
+      [],
+      'a forgotten study keeps no series',
+    );
   });
 
   it('wires a WorkQueue to the workqueue metrics', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FairShareLedger, SlotLedger } from '../../../src/operator/study/slot-ledger.js';
+import { announcedDemand, FairShareLedger, SlotLedger } from '../../../src/operator/study/slot-ledger.js';
 
 /** A small seeded generator, so an interleaving that breaks the cap can be replayed. */
 function lcg(seed: number): () => number {
@@ -153,6 +153,15 @@ describe('fair-share ledger (operator-wide maxGPUs)', () => {
     );
   });
 
+  it('gives the first study of a burst only its share when the others were announced before any pass', () => {
+    const ledger = new FairShareLedger({ gpus: 4 });
+    ['a/s', 'b/s', 'c/s'].forEach((s, i) => ledger.announce(s, profile(i === 2 ? 2 : 1), 8));
+    assert.equal(ledger.available('a/s', 8), 1, 'a waits alongside b and c (weights 1, 1, 2)');
+    assert.equal(ledger.available('c/s', 8), 2);
+    assert.equal(ledger.available('b/s', 8), 1);
+    assert.equal(ledger.available('a/s', 8), 1, 'asking again returns the same grant, no more');
+  });
+
   it('never exceeds the GPUs under random interleavings of passes and releases', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const rand = lcg(seed);
@@ -192,5 +201,20 @@ describe('fair-share ledger (operator-wide maxGPUs)', () => {
     assert.deepEqual(woken, ['b/s']);
     assert.equal(ledger.available('a/s', 1), 0, 'a is at its share while b waits');
     assert.equal(ledger.available('b/s', 2), 1);
+  });
+});
+
+describe('demand announced for a study before its pass', () => {
+  const spec = { parallelism: 8, maxTrials: 10 };
+  it('is parallelism less active trials, bounded by the trials maxTrials still allows', () => {
+    assert.equal(announcedDemand(spec, undefined, []), 8, 'a new study with no status wants parallelism');
+    assert.equal(announcedDemand(spec, 'Running', ['Running', 'Pending', undefined]), 5);
+    assert.equal(announcedDemand(spec, 'Running', [...Array(8).fill('Succeeded'), 'Running']), 1);
+    assert.equal(announcedDemand(spec, 'Running', Array(10).fill('Failed')), 0);
+  });
+  it('is zero for a suspended or finished study', () => {
+    assert.equal(announcedDemand({ ...spec, suspend: true }, 'Suspended', []), 0);
+    assert.equal(announcedDemand(spec, 'Succeeded', ['Succeeded']), 0);
+    assert.equal(announcedDemand(spec, 'Failed', []), 0);
   });
 });
