@@ -2,61 +2,17 @@
 // (4 GPUs per node). Each trial waits for a file the test creates, so the test, not the clock,
 // decides when a trial ends: every assertion is about which trials hold GPUs, never how soon.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { V1Job } from '@kubernetes/client-node';
 import { LABEL_STUDY, LABEL_TRIAL } from '../../src/operator/kube/resources.js';
 import { fairShare } from '../../src/operator/study/fair-share.js';
-import { createTestNamespace, waitFor, type AfterHook, type Clients } from './support/cluster.js';
+import { createTestNamespace, waitFor, type Clients } from './support/cluster.js';
+import { gateDir, gatedStudy, jobFinished, openGate } from './support/gated-trials.js';
 import { createStudy, getStudy, operatorSuite } from './support/operator.js';
 
-const GPU = 'nvidia.com/gpu';
 const GPUS = 4;
 const WAIT_MS = 180_000;
 const MAX_TRIALS = 20;
 const PARALLELISM = 8;
-
-function gateDir(t: AfterHook): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kubetune-share-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** A study whose trials each take 1 GPU and end, printing loss=x, once the file <dir>/<trial> exists. */
-function gatedStudy(dir: string, weight: number): Record<string, unknown> {
-  return {
-    objective: { metric: 'loss', goal: 'minimize' },
-    algorithm: { name: 'random' },
-    parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }],
-    maxTrials: MAX_TRIALS,
-    parallelism: PARALLELISM,
-    weight,
-    trialTemplate: {
-      spec: {
-        backoffLimit: 0,
-        template: {
-          spec: {
-            restartPolicy: 'Never',
-            terminationGracePeriodSeconds: 2,
-            containers: [
-              {
-                name: 'train',
-                image: 'kubetune.test/shell',
-                args: [`until [ -e ${dir}/\${trial.name} ]; do sleep 0.1; done; echo loss=\${params.x}`],
-                resources: { limits: { [GPU]: '1' } },
-              },
-            ],
-          },
-        },
-      },
-    },
-  };
-}
-
-const finished = (j: V1Job) =>
-  (j.status?.conditions ?? []).some((c) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True');
 
 interface StudyAt {
   key: string;
@@ -82,7 +38,7 @@ async function snapshot(c: Clients, studies: readonly StudyAt[]): Promise<Snapsh
     const trial = j.metadata?.labels?.[LABEL_TRIAL] ?? (j.metadata?.name as string);
     if (!snap.created.has(key)) continue;
     snap.created.set(key, snap.created.get(key)! + 1);
-    if (finished(j)) snap.finished.add(trial);
+    if (jobFinished(j)) snap.finished.add(trial);
     else snap.running.get(key)!.push(trial);
   }
   return snap;
@@ -137,7 +93,12 @@ describe('operator fair share of --max-gpus on the real test cluster', () => {
     const four: StudyAt[] = [...three, { key: `${nsLate}/share`, weight: 1 }];
     // All three exist before the operator starts: a burst, seen together before any pass plans.
     for (const [i, ns] of nsFirst.entries())
-      await createStudy(suite.api, ns, 'share', gatedStudy(dir, three[i]!.weight));
+      await createStudy(
+        suite.api,
+        ns,
+        'share',
+        gatedStudy(dir, { maxTrials: MAX_TRIALS, parallelism: PARALLELISM, weight: three[i]!.weight }),
+      );
     const op = suite.start(['--namespaces', [...nsFirst, nsLate].join(','), '--max-gpus', String(GPUS)]);
     const withLog = (err: unknown) => {
       throw new Error(`${(err as Error).message}\n${op.output().split('\n').slice(-30).join('\n')}`);
@@ -170,11 +131,16 @@ describe('operator fair share of --max-gpus on the real test cluster', () => {
     // End one trial at a time, each study's in turn: the freed GPU goes back to the share.
     for (let i = 0; i < 3; i++) {
       const victim = snap.running.get(three[i]!.key)![0]!;
-      writeFileSync(join(dir, victim), '');
+      openGate(dir, victim);
       snap = await refill(three, [victim], `the GPU of ${victim} to be used again`);
     }
 
-    await createStudy(suite.api, nsLate, 'share', gatedStudy(dir, 1));
+    await createStudy(
+      suite.api,
+      nsLate,
+      'share',
+      gatedStudy(dir, { maxTrials: MAX_TRIALS, parallelism: PARALLELISM, weight: 1 }),
+    );
     // Mid-run means the operator has seen it: its first pass wrote a status (and started nothing).
     await waitFor(
       async () => (await getStudy(suite.api, nsLate, 'share')).status?.phase,
@@ -182,7 +148,7 @@ describe('operator fair share of --max-gpus on the real test cluster', () => {
       'the fourth study to be reconciled',
     ).catch(withLog);
     const before = [...snap.running.values()].flat();
-    for (const trial of before) writeFileSync(join(dir, trial), '');
+    for (const trial of before) openGate(dir, trial);
     snap = await refill(four, before, 'every trial running when the fourth study arrived to end');
 
     checkShares(snap, four);

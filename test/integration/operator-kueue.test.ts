@@ -2,13 +2,12 @@
 // test/cluster/kueue.sh). Each trial waits for a file the test creates, so the test, not the
 // clock, decides when a trial ends: nothing here depends on how fast anything runs.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { V1Job } from '@kubernetes/client-node';
 import type { TrialObject } from '../../src/operator/kube/resources.js';
-import { createTestNamespace, waitFor, type AfterHook } from './support/cluster.js';
+import { createTestNamespace, waitFor } from './support/cluster.js';
+import { gateDir, gatedStudy, jobFinished, openGate } from './support/gated-trials.js';
 import {
   PRIORITY_CLASS_LABEL,
   QUEUE_LABEL,
@@ -20,44 +19,6 @@ import { getStudy, listTrials, operatorSuite, createStudy, waitForStudyEnd } fro
 const GPU = 'nvidia.com/gpu';
 const WAIT_MS = 180_000;
 
-function gateDir(t: AfterHook): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kubetune-queued-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** A study whose trials each take 1 GPU and end, printing loss=x, once the file <dir>/<trial> exists. */
-function gatedStudy(dir: string, extra: Record<string, unknown>): Record<string, unknown> {
-  return {
-    objective: { metric: 'loss', goal: 'minimize' },
-    algorithm: { name: 'random' },
-    parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }],
-    trialTemplate: {
-      spec: {
-        backoffLimit: 0,
-        template: {
-          spec: {
-            restartPolicy: 'Never',
-            terminationGracePeriodSeconds: 2,
-            containers: [
-              {
-                name: 'train',
-                image: 'kubetune.test/shell',
-                args: [`until [ -e ${dir}/\${trial.name} ]; do sleep 0.1; done; echo loss=\${params.x}`],
-                resources: { requests: { [GPU]: '1' }, limits: { [GPU]: '1' } },
-              },
-            ],
-          },
-        },
-      },
-    },
-    ...extra,
-  };
-}
-
-const open = (dir: string, trial: string) => writeFileSync(join(dir, trial), '');
-const finished = (j: V1Job) =>
-  (j.status?.conditions ?? []).some((c) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True');
 const state = (t: TrialObject) => t.status?.state ?? 'Pending';
 
 function assertSameParamsResult(trials: TrialObject[]): void {
@@ -100,13 +61,13 @@ describe('operator with Kueue on the real test cluster', () => {
         const jobs = await suite.c.batch.listNamespacedJob({ namespace: ns });
         mostRunning = Math.max(
           mostRunning,
-          jobs.items.filter((j) => j.spec?.suspend === false && !finished(j)).length,
+          jobs.items.filter((j) => j.spec?.suspend === false && !jobFinished(j)).length,
         );
         if (queued.length > 0) sawQueued = true;
         for (const q of queued) queuedReasons.add(`${q.status?.reason}: ${q.status?.message}`);
         // Let one trial end only while the quota is full, so the queue is always exercised.
         if (running.length === 2 || (running.length > 0 && trials.length === maxTrials))
-          open(dir, running[0]!.metadata.name);
+          openGate(dir, running[0]!.metadata.name);
         const study = await getStudy(suite.api, ns, 'queued');
         return study.status?.phase === 'Succeeded' || study.status?.phase === 'Failed' ? study : undefined;
       },
@@ -206,7 +167,7 @@ describe('operator with Kueue on the real test cluster', () => {
       WAIT_MS,
       'trial 0 running again in a new pod',
     );
-    open(dir, first.metadata.name);
+    openGate(dir, first.metadata.name);
     const second = await waitFor(
       async () => {
         const x = (await listTrials(suite.api, ns, 'preempted')).find((y) => y.spec.index === 1);
@@ -215,7 +176,7 @@ describe('operator with Kueue on the real test cluster', () => {
       WAIT_MS,
       'trial 1 running',
     );
-    open(dir, second.metadata.name);
+    openGate(dir, second.metadata.name);
     const study = await waitForStudyEnd(suite.api, ns, 'preempted', WAIT_MS, op);
     assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(study.status?.conditions));
     const trials = await listTrials(suite.api, ns, 'preempted');
