@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createTestNamespace } from './support/cluster.js';
+import { createTestNamespace, repoRoot } from './support/cluster.js';
 import { createStudy, listTrials, operatorSuite, waitForStudyEnd } from './support/operator.js';
+
+// Epochs move on only when scraped, so every one is seen however fast or slow the machine is.
+const EXPORTER = join(repoRoot, 'test/fixtures/stepped-exporter.mjs');
+const EPOCHS = 3;
 
 describe('operator with metrics.source prometheus', () => {
   const suite = operatorSuite();
@@ -11,8 +16,8 @@ describe('operator with metrics.source prometheus', () => {
     const op = suite.start(['--namespaces', ns]);
     await createStudy(suite.api, ns, 'scraped', {
       objective: { metric: 'val_accuracy', goal: 'maximize', additionalMetrics: ['val_loss'] },
-      algorithm: { name: 'sobol' },
-      parameters: [{ name: 'learning_rate', type: 'double', min: 1e-3, max: 0.05, log: true }],
+      algorithm: { name: 'grid' },
+      parameters: [{ name: 'curve', type: 'categorical', values: ['steady', 'better'] }],
       maxTrials: 2,
       parallelism: 2,
       metrics: {
@@ -23,7 +28,7 @@ describe('operator with metrics.source prometheus', () => {
           port: 9100,
           path: '/metrics',
           intervalSeconds: 0.5,
-          metricPrefix: 'kubetune_trainer_',
+          metricPrefix: 'kubetune_demo_',
         },
       },
       trialTemplate: {
@@ -32,15 +37,16 @@ describe('operator with metrics.source prometheus', () => {
             spec: {
               containers: [
                 {
-                  name: 'trainer',
-                  image: 'ghcr.io/kubetune/trainer:0.1.0',
-                  // The pod's stdout carries no metrics the operator reads here: only the endpoint does.
+                  name: 'train',
+                  image: 'node:20',
+                  // The pod's stdout carries no metrics: only the endpoint does.
+                  command: ['node', EXPORTER],
                   args: [
-                    '--epochs=3',
-                    '--train-size=800',
-                    '--learning-rate=${params.learning_rate}',
-                    '--metrics-port=9100',
-                    '--metrics-linger-seconds=3',
+                    '--curve=${params.curve}',
+                    `--epochs=${EPOCHS}`,
+                    '--port=9100',
+                    '--prefix=kubetune_demo_',
+                    '--advance-on-scrape',
                   ],
                   env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
                 },
@@ -56,8 +62,11 @@ describe('operator with metrics.source prometheus', () => {
     for (const trial of trials) {
       assert.equal(trial.status?.state, 'Succeeded', `${trial.metadata.name}: ${trial.status?.message}`);
       const steps = (trial.status?.intermediate ?? []).map((p) => p.step);
-      assert.ok(steps.length >= 2 && steps.every((s, i) => i === 0 || s > steps[i - 1]!), `steps ${steps}`);
-      assert.ok((trial.status?.objective ?? 0) > 0.1);
+      assert.deepEqual(steps, [1, 2, 3], trial.metadata.name);
+      // The last epoch's values, as the exporter computes them for the trial's curve.
+      const floor = trial.spec.parameters['curve'] === 'better' ? 0.2 : 0.5;
+      const lastLoss = floor + 0.4 / EPOCHS + 0.05;
+      assert.ok(Math.abs((trial.status?.objective ?? 0) - (1 - lastLoss / 2)) < 1e-9);
       assert.ok(typeof trial.status?.metrics?.['val_loss'] === 'number');
     }
   });
