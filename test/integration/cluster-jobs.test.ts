@@ -1,7 +1,7 @@
 // The test cluster runs Jobs for real: the Job controller creates pods, procnode runs them as
 // processes, and their logs stream back through the apiserver.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -69,10 +69,18 @@ const timestamped = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (.*)$/;
 test('a Job whose pod exits 0 completes, and its logs stream through the apiserver while it runs', async (t) => {
   const ns = await createTestNamespace(t, c);
   const name = uniqueName('hello');
+  // Each line after the first waits for a gate file that this test creates only once it has
+  // received the line before, so lines can only arrive here while the pod is still running, and
+  // in order (stdout and stderr are separate pipes), however slow the machine is.
+  const gates = mkdtempSync(join(tmpdir(), 'kubetune-log-gates-'));
+  t.after(() => rmSync(gates, { recursive: true, force: true }));
+  const waitGate = (n: number) => `while [ ! -e ${gates}/${n} ]; do sleep 0.05; done`;
   await c.batch.createNamespacedJob({
     namespace: ns,
-    // stdout and stderr are separate pipes, so lines written at the same instant may swap.
-    body: shellJob(name, 'echo first line; sleep 0.3; echo to stderr >&2; sleep 2; echo second line'),
+    body: shellJob(
+      name,
+      `echo first line; ${waitGate(1)}; echo to stderr >&2; ${waitGate(2)}; echo second line`,
+    ),
   });
 
   const pod = await waitFor(
@@ -82,17 +90,26 @@ test('a Job whose pod exits 0 completes, and its logs stream through the apiserv
   );
   const podName = pod.metadata!.name!;
 
-  // Follow with timestamps and record when each line arrives here.
-  const arrivals: { line: string; at: number }[] = [];
+  // Follow with timestamps; open the next gate as each line arrives, and note when it opened.
+  const lines: string[] = [];
+  const openedAt: number[] = [];
   let buffered = '';
+  const openGate = (n: number) => {
+    openedAt[n - 1] = Date.now();
+    writeFileSync(join(gates, String(n)), '');
+  };
   const ended = new Promise<void>((resolveEnded, rejectEnded) => {
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
         buffered += chunk.toString('utf8');
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {
-          arrivals.push({ line: buffered.slice(0, nl), at: Date.now() });
+          lines.push(buffered.slice(0, nl));
           buffered = buffered.slice(nl + 1);
+          // The second gate opens in the next whole second: the apiserver passes sinceTime on
+          // with whole seconds, and the read below must tell the last line from the others.
+          if (lines.length === 1) openGate(1);
+          if (lines.length === 2) setTimeout(() => openGate(2), 1000 - (Date.now() % 1000));
         }
         cb();
       },
@@ -103,27 +120,23 @@ test('a Job whose pod exits 0 completes, and its logs stream through the apiserv
   });
   await Promise.race([
     ended,
-    new Promise((_, reject) => setTimeout(() => reject(new Error('log follow did not end')), 30_000)),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('log follow did not end')), 60_000)),
   ]);
 
-  const parsed = arrivals.map(({ line, at }) => {
+  const parsed = lines.map((line) => {
     const m = timestamped.exec(line);
     assert.ok(m, `log line without an RFC3339 timestamp: ${JSON.stringify(line)}`);
-    return { ts: Date.parse(m[1]!), text: m[2]!, at };
+    return { ts: Date.parse(m[1]!), text: m[2]! };
   });
   assert.deepEqual(
     parsed.map((p) => p.text),
     ['first line', 'to stderr', 'second line'],
   );
-  const first = parsed[0]!;
-  const second = parsed[2]!;
-  // The first line reached us while the pod was still sleeping, not when it ended.
-  assert.ok(second.at - first.at >= 1_000, `lines arrived ${second.at - first.at} ms apart`);
-  assert.ok(second.ts - first.ts >= 1_500, 'timestamps record when each line was written');
-  assert.ok(
-    second.at - second.ts < 1_500,
-    `second line was delivered ${second.at - second.ts} ms after it was written`,
-  );
+  // The timestamps record when each line was written: after the gate it waited for opened (the
+  // node and this test share one clock; both are truncated to whole milliseconds).
+  assert.ok(parsed[0]!.ts <= openedAt[0]!, 'the first line is stamped before it reached the test');
+  assert.ok(parsed[1]!.ts >= openedAt[0]!, 'the stderr line is stamped after its gate opened');
+  assert.ok(parsed[2]!.ts >= openedAt[1]!, 'the second line is stamped after its gate opened');
 
   await waitFor(() => jobCondition(ns, name, 'Complete'), 30_000, 'the Job to complete');
   const done = await readPod(c, ns, podName);
@@ -143,8 +156,7 @@ test('a Job whose pod exits 0 completes, and its logs stream through the apiserv
     tailLines: 1,
   });
   assert.equal(tail, 'second line\n');
-  // The apiserver passes sinceTime on with whole seconds; the lines are two seconds apart.
-  const recent = await readLogOnce(ns, podName, { sinceTime: new Date(second.ts - 1).toISOString() });
+  const recent = await readLogOnce(ns, podName, { sinceTime: new Date(parsed[2]!.ts).toISOString() });
   assert.equal(recent, 'second line\n');
   const limited = await c.core.readNamespacedPodLog({ namespace: ns, name: podName, limitBytes: 5 });
   assert.equal(limited, 'first');

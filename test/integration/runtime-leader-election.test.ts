@@ -16,7 +16,10 @@ import {
 
 const timings = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 400 };
 
-async function candidate(kc: KubeConfig, namespace: string, identity: string) {
+/** Every candidate's leadership changes in the order they happened, across candidates. */
+type Timeline = string[];
+
+async function candidate(kc: KubeConfig, namespace: string, identity: string, timeline: Timeline) {
   const proxy = FaultProxy.forKubeConfig(kc);
   await proxy.start();
   const elector = new LeaderElector(proxy.kubeConfig(kc).makeApiClient(CoordinationV1Api), {
@@ -32,8 +35,12 @@ async function candidate(kc: KubeConfig, namespace: string, identity: string) {
     onStartedLeading: (s) => {
       signals.push(s);
       log.push('started');
+      timeline.push(`${identity}:started`);
     },
-    onStoppedLeading: () => log.push('stopped'),
+    onStoppedLeading: () => {
+      log.push('stopped');
+      timeline.push(`${identity}:stopped`);
+    },
     onNewLeader: (id) => log.push(`leader:${id}`),
   });
   return { identity, proxy, elector, log, signals, running };
@@ -47,8 +54,9 @@ describe('LeaderElector (real apiserver)', () => {
       const kc = loadKubeConfig();
       const ns = await testNamespace(t, coreApi(kc), 'rt-leader');
       const leases = kc.makeApiClient(CoordinationV1Api);
-      const a = await candidate(kc, ns, 'candidate-a');
-      const b = await candidate(kc, ns, 'candidate-b');
+      const timeline: Timeline = [];
+      const a = await candidate(kc, ns, 'candidate-a', timeline);
+      const b = await candidate(kc, ns, 'candidate-b', timeline);
       t.after(async () => {
         await Promise.all([a.elector.stop(), b.elector.stop()]);
         await Promise.all([a.proxy.close(), b.proxy.close()]);
@@ -80,17 +88,18 @@ describe('LeaderElector (real apiserver)', () => {
       await until(() => !first.elector.isLeader(), 'the cut-off leader to step down', 10_000);
       const steppedDown = performance.now() - cut;
       assert.ok(first.signals[0]?.aborted, 'its work signal is aborted');
-      assert.ok(
-        steppedDown < timings.leaseDurationMs,
-        `stepped down after ${Math.round(steppedDown)} ms, before expiry`,
-      );
       await until(() => second.elector.isLeader(), 'the other candidate to take over', 15_000);
       const tookOver = performance.now() - cut;
-      assert.ok(
-        tookOver < timings.leaseDurationMs + 3 * timings.retryPeriodMs * 2.2,
-        `took over ${Math.round(tookOver)} ms after the cut`,
+      // How fast is a benchmark's question (npm run bench:operator); here only the order counts.
+      t.diagnostic(
+        `stepped down ${Math.round(steppedDown)} ms and taken over ${Math.round(tookOver)} ms after the cut`,
       );
-      assert.ok(tookOver >= steppedDown, 'never two leaders at once');
+      // Never two leaders at once: the cut-off leader stopped before the other started.
+      assert.deepEqual(timeline, [
+        `${first.identity}:started`,
+        `${first.identity}:stopped`,
+        `${second.identity}:started`,
+      ]);
       const taken = await leases.readNamespacedLease({ namespace: ns, name: 'kubetune-operator' });
       assert.equal(taken.spec?.holderIdentity, second.identity);
       assert.equal(taken.spec?.leaseTransitions, (lease.spec?.leaseTransitions ?? 0) + 1);
@@ -104,7 +113,7 @@ describe('LeaderElector (real apiserver)', () => {
       );
       assert.equal(first.elector.isLeader(), false);
 
-      // Graceful stop releases the lease: the follower takes over well before the lease would expire.
+      // Graceful stop releases the lease, so the follower need not wait for it to expire.
       const stopping = performance.now();
       await second.elector.stop();
       await second.running;
@@ -112,9 +121,14 @@ describe('LeaderElector (real apiserver)', () => {
         second.log.filter((e) => e === 'started' || e === 'stopped'),
         ['started', 'stopped'],
       );
+      const released = await leases.readNamespacedLease({ namespace: ns, name: 'kubetune-operator' });
+      // Either still released, or already taken by the remaining candidate.
+      assert.ok(
+        released.spec?.holderIdentity === undefined || released.spec.holderIdentity === first.identity,
+        `lease held by ${released.spec?.holderIdentity} after stop()`,
+      );
       await until(() => first.elector.isLeader(), 'the remaining candidate to lead', 10_000);
-      const handover = performance.now() - stopping;
-      assert.ok(handover < timings.leaseDurationMs, `handover took ${Math.round(handover)} ms`);
+      t.diagnostic(`graceful handover took ${Math.round(performance.now() - stopping)} ms`);
       assert.deepEqual(
         first.log.filter((e) => e === 'started' || e === 'stopped'),
         ['started', 'stopped', 'started'],
