@@ -22,6 +22,8 @@ export interface Phase {
 
 export interface Inputs {
   config: Record<string, number | string> & { parallelism: number };
+  /** The checkout the operator was built from, "+dirty" with uncommitted changes. */
+  commit: string;
   load: number[];
   observer: Observer;
   mainStudies: string[];
@@ -69,6 +71,7 @@ export function buildResult(inp: Inputs) {
   const idleMs = idle.snap.at - idleStart.snap.at;
   return {
     config: inp.config,
+    commit: inp.commit,
     loadAvg1m: { atStart: inp.load[0], atEnd: inp.load[1] },
     completedTrials: trials,
     trialStates: Object.fromEntries(states),
@@ -117,13 +120,16 @@ function table(title: string, head: string[], rows: (string | number)[][]): void
 function requestRows(apiserver: Record<string, number>, operator: Record<string, number>) {
   const keys = [...new Set([...Object.keys(apiserver), ...Object.keys(operator)])];
   keys.sort((a, b) => (apiserver[b] ?? 0) - (apiserver[a] ?? 0) || a.localeCompare(b));
-  return keys.map((k) => [k, apiserver[k] ?? 0, operator[k] ?? 0, isWrite(k) ? 'write' : '']);
+  // Rows that round to zero per trial (watches the apiserver ended, a node heartbeat) stay in the JSON only.
+  return keys
+    .filter((k) => (apiserver[k] ?? 0) !== 0 || (operator[k] ?? 0) !== 0)
+    .map((k) => [k, apiserver[k] ?? 0, operator[k] ?? 0, isWrite(k) ? 'write' : '']);
 }
 
 export function printReport(r: Result): void {
   const c = r.config;
   console.log(
-    `\n${r.completedTrials} trials completed (${JSON.stringify(r.trialStates)}) in ${r.wallSeconds} s: ` +
+    `\noperator from ${r.commit}: ${r.completedTrials} trials completed (${JSON.stringify(r.trialStates)}) in ${r.wallSeconds} s: ` +
       `${c.studies} studies x ${c.trialsPerStudy} trials, parallelism ${c.parallelism}, ${c.trialSeconds} s trials, ` +
       `peak ${r.peakRunningPods} pods running; load ${r.loadAvg1m.atStart?.toFixed(1)} -> ${r.loadAvg1m.atEnd?.toFixed(1)} on ${c.nproc} CPUs` +
       (r.allStudiesFinished ? '' : `; TIMED OUT with ${r.studiesFinished} studies finished`),

@@ -12,12 +12,14 @@
 //        --trial-seconds 20 --extra-studies 3 --idle-seconds 60 --timeout-seconds 720
 //        --workers 16 --algorithm random --json FILE
 // A quick smoke run: --studies 5 --trials-per-study 4 --running 10 --idle-seconds 5
+import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import {
   kubeconfig,
+  repo,
   kubectl,
   scrape,
   startCluster,
@@ -128,6 +130,11 @@ async function phase(etcdPort: string, op: Operator): Promise<Phase> {
   return { snap, operatorRequests: ops, proc: op.proc() };
 }
 
+function checkoutCommit(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: repo, encoding: 'utf8' }).stdout.trim();
+  return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+dirty' : ''}`;
+}
+
 async function main(): Promise<void> {
   const load = [loadavg()[0]!];
   const { etcdPort } = startCluster();
@@ -160,6 +167,7 @@ async function main(): Promise<void> {
     await sleep(config.idleSeconds * 1000);
     const idle = await phase(etcdPort, op);
     const result = buildResult({
+      commit: checkoutCommit(),
       config: { ...config, parallelism: shape.parallelism, nproc: cpus().length },
       load,
       observer,
