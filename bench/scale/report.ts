@@ -38,8 +38,8 @@ export interface Inputs {
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 const perTrialTable = (c: Counters, trials: number) =>
   Object.fromEntries([...c].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round(perTrial(v, trials))]));
-const perMinute = (c: Counters, ms: number) =>
-  Object.fromEntries([...c].filter(([k]) => isList(k)).map(([k, v]) => [k, round((v * 60_000) / ms)]));
+const perMinute = (c: Counters, ms: number, keep: (key: string) => boolean = () => true) =>
+  Object.fromEntries([...c].filter(([k]) => keep(k)).map(([k, v]) => [k, round((v * 60_000) / ms)]));
 
 function refill(inp: Inputs) {
   const finishes = new Map<string, number[]>();
@@ -69,6 +69,8 @@ export function buildResult(inp: Inputs) {
   const api = counterDelta(start.snap.requests, end.snap.requests);
   const ops = counterDelta(start.operatorRequests, end.operatorRequests);
   const idleMs = idle.snap.at - idleStart.snap.at;
+  const idleApi = counterDelta(idleStart.snap.requests, idle.snap.requests);
+  const idleOps = counterDelta(idleStart.operatorRequests, idle.operatorRequests);
   return {
     config: inp.config,
     commit: inp.commit,
@@ -89,9 +91,11 @@ export function buildResult(inp: Inputs) {
     idle: {
       seconds: round(idleMs / 1000, 1),
       listsPerMinute: {
-        apiserver: perMinute(counterDelta(idleStart.snap.requests, idle.snap.requests), idleMs),
-        operator: perMinute(counterDelta(idleStart.operatorRequests, idle.operatorRequests), idleMs),
+        apiserver: perMinute(idleApi, idleMs, isList),
+        operator: perMinute(idleOps, idleMs, isList),
       },
+      // Everything else finished Studies still cost, e.g. status writes a resync triggers.
+      operatorRequestsPerMinute: perMinute(idleOps, idleMs),
     },
     operator: {
       cpuSecondsPerTrial: round(perTrial(end.proc.cpuSeconds - start.proc.cpuSeconds, trials), 3),
@@ -178,6 +182,11 @@ export function printReport(r: Result): void {
     requestRows(r.idle.listsPerMinute.apiserver, r.idle.listsPerMinute.operator).map((row) =>
       row.slice(0, 3),
     ),
+  );
+  table(
+    `Operator requests per minute after all studies finished, all verbs`,
+    ['verb resource', 'operator'],
+    Object.entries(r.idle.operatorRequestsPerMinute).map(([k, v]) => [k, v]),
   );
 }
 
