@@ -13,7 +13,10 @@ export interface Snapshot {
   at: number;
   /** apiserver_request_total by "VERB resource[/subresource]", resource requests only. */
   requests: Counters;
+  /** etcd's database file, a high-water mark: pages freed by an earlier run are reused first. */
   etcdBytes: number;
+  /** What etcd actually holds, so growth shows even in a reused cluster. */
+  etcdInUseBytes: number;
 }
 
 const state = join(repo, '.cluster');
@@ -60,7 +63,13 @@ export async function scrape(etcdPort: string): Promise<Snapshot> {
     'etcd_mvcc_db_total_size_in_bytes',
     'etcd_debugging_mvcc_db_total_size_in_bytes',
   ]);
-  return { at: performance.now(), requests, etcdBytes: etcdBytes ?? NaN };
+  const etcdInUseBytes = firstGauge(etcd, ['etcd_mvcc_db_total_size_in_use_in_bytes']);
+  return {
+    at: performance.now(),
+    requests,
+    etcdBytes: etcdBytes ?? NaN,
+    etcdInUseBytes: etcdInUseBytes ?? NaN,
+  };
 }
 
 export interface Operator {
