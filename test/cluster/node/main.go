@@ -19,8 +19,24 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
+
+// client-go's default client limits (5 requests/s, bursts of 10) throttle pod status updates
+// and events once a node churns through more than a pod or two a second, as bench:scale does
+// with 200 trials of a few seconds each; the apiserver's own flow control, not the node's
+// client, should be what limits a test.
+const (
+	apiQPS   = 500
+	apiBurst = 1000
+)
+
+func withAPIRateLimits(cfg *rest.Config) *rest.Config {
+	cfg.QPS = apiQPS
+	cfg.Burst = apiBurst
+	return cfg
+}
 
 type options struct {
 	name        string
@@ -75,7 +91,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("loading kubeconfig: %w", err)
 	}
-	client, err := kubernetes.NewForConfig(restCfg)
+	client, err := kubernetes.NewForConfig(withAPIRateLimits(restCfg))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 func TestExpandVars(t *testing.T) {
@@ -130,5 +132,24 @@ func TestContainerLogFollowTailLimit(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("follow did not end when the container finished")
+	}
+}
+
+// The limiter is drained without sleeping: with client-go's defaults only the burst of 10 (plus
+// what refills meanwhile, 5 a second) is granted, so this fails however slow the machine is.
+func TestAPIRateLimitsAllowBursts(t *testing.T) {
+	client, err := kubernetes.NewForConfig(withAPIRateLimits(&rest.Config{Host: "https://127.0.0.1:1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limiter := client.CoreV1().RESTClient().GetRateLimiter()
+	granted := 0
+	for i := 0; i < 200; i++ {
+		if limiter.TryAccept() {
+			granted++
+		}
+	}
+	if granted < 200 {
+		t.Errorf("the node's API client granted %d of 200 requests at once; want all (burst %d)", granted, apiBurst)
 	}
 }
