@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TrialTemplate } from '../../../src/api/trial-template.js';
-import { gpuRequest } from '../../../src/operator/study/gpu-request.js';
+import { gpuRequest } from '../../../src/engine/gpu-request.js';
 
 function template(pod: Record<string, unknown>): TrialTemplate {
   return { spec: { template: { spec: pod } } } as unknown as TrialTemplate;

@@ -1,4 +1,4 @@
-import type { TrialTemplate } from '../../api/trial-template.js';
+import type { TrialTemplate } from '../api/trial-template.js';
 
 /** Device-plugin GPU resources: `nvidia.com/gpu`, `amd.com/gpu`, … and NVIDIA MIG slices. */
 function isGpuResource(name: string): boolean {
