@@ -50,6 +50,20 @@ function containerGpus(c: ResourceContainer): number {
   return total;
 }
 
+/** The GPU resources a trial's containers ask for (`nvidia.com/gpu`, `amd.com/gpu`, …), sorted. */
+export function gpuResources(template: TrialTemplate): string[] {
+  const pod = template.spec.template.spec as {
+    containers: ResourceContainer[];
+    initContainers?: ResourceContainer[];
+  };
+  const names = new Set<string>();
+  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+    for (const [name, q] of Object.entries({ ...c.resources?.requests, ...c.resources?.limits }))
+      if (isGpuResource(name) && quantityCount(q) > 0) names.add(name);
+  }
+  return [...names].sort();
+}
+
 /**
  * GPUs one trial pod holds, computed as the scheduler computes a pod's effective request: the
  * larger of the app containers' sum and the peak of the init containers, which run one at a time.
