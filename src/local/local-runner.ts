@@ -311,6 +311,7 @@ export class LocalRunner {
       trial: trial.name,
       index: trial.index,
       cwd,
+      checkpointDir: join(this.opts.outputDir, 'checkpoints', trial.name),
     });
   }
 
