@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StudySpec } from '../api/study.js';
+import { gpuRequest, gpuResources } from '../engine/gpu-request.js';
 import { TRIAL_STATES, type TrialState } from '../api/trial.js';
 import { LocalRunner, type LocalRunResult } from '../local/local-runner.js';
+import { detectGpus, gpuVendor, type GpuDevices } from '../local/gpu-devices.js';
 import type { LocalTrial } from '../local/local-trial.js';
 import { progressReporter } from '../local/progress.js';
 import { writeResults } from '../local/results.js';
@@ -10,14 +12,20 @@ import { guardTrials, signalExitCode } from '../local/shutdown.js';
 import { loadStudy, UserError } from './load-study.js';
 
 const USAGE = `usage: kubetune run STUDY.yaml [--output DIR] [--parallelism N] [--max-trials N] [--count-pruned-in-best]
+                    [--gpus LIST|none] [--trials-per-gpu N]
 
-Runs the study's trials as local processes on this machine.`;
+Runs the study's trials as local processes on this machine. Trials whose template asks for GPUs
+(nvidia.com/gpu, amd.com/gpu, ...) get their own devices through CUDA_VISIBLE_DEVICES (ROCm:
+ROCR_VISIBLE_DEVICES): the GPUs of nvidia-smi -L or CUDA_VISIBLE_DEVICES, or --gpus 0,1,3;
+--gpus none runs them without a GPU. --trials-per-gpu N lets N trials share one device.`;
 
 interface RunArgs {
   name: string;
   spec: StudySpec;
   outputDir: string;
   countPrunedInBest: boolean;
+  gpuFlag: string | undefined;
+  trialsPerGpu: number;
 }
 
 /** The study to run, with the command line's overrides applied; undefined after --help. */
@@ -30,6 +38,8 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
       parallelism: { type: 'string' },
       'max-trials': { type: 'string' },
       'count-pruned-in-best': { type: 'boolean' },
+      gpus: { type: 'string' },
+      'trials-per-gpu': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,6 +67,8 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
     spec,
     outputDir: resolve(values.output ?? `kubetune-results/${name}`),
     countPrunedInBest: values['count-pruned-in-best'] ?? false,
+    gpuFlag: values.gpus,
+    trialsPerGpu: positiveInt('trials-per-gpu', values['trials-per-gpu']) ?? 1,
   };
 }
 
@@ -64,6 +76,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);
   if (!args) return 0;
   const { name, spec, outputDir } = args;
+  const gpus = await gpusForRun(args);
   const reporter = progressReporter(process.stderr, {
     maxTrials: spec.maxTrials,
     goal: spec.objective.goal,
@@ -76,6 +89,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     outputDir,
     events: reporter,
     countPrunedInBest: args.countPrunedInBest,
+    ...(gpus ? { gpus: { ...gpus, trialsPerGpu: args.trialsPerGpu } } : {}),
   });
 
   console.error(
@@ -102,6 +116,35 @@ export async function runCommand(argv: string[]): Promise<number> {
   } finally {
     unguard();
   }
+}
+
+/**
+ * The GPUs to hand out when the trial template asks for some, found only then (nvidia-smi may
+ * be slow or missing), and a line saying how they will be shared.
+ */
+async function gpusForRun(args: RunArgs): Promise<GpuDevices | undefined> {
+  const template = args.spec.trialTemplate;
+  const perTrial = gpuRequest(template);
+  if (perTrial === 0) return undefined;
+  const resources = gpuResources(template);
+  let gpus: GpuDevices;
+  try {
+    gpus = await detectGpus(gpuVendor(resources), args.gpuFlag === undefined ? {} : { flag: args.gpuFlag });
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  const asks = `each trial asks for ${perTrial} ${resources.join(' + ')}`;
+  if (gpus.none) console.error(`GPUs: ${asks}; --gpus none: trials run without a GPU`);
+  else if (perTrial > gpus.ids.length)
+    console.error(
+      `GPUs: ${asks}, but this machine has ${gpus.ids.length} (${gpus.source}): every trial will fail; ` +
+        `pass --gpus LIST, or --gpus none to run them without a GPU`,
+    );
+  else
+    console.error(
+      `GPUs: ${gpus.ids.join(',')} (${gpus.source}), at most ${args.trialsPerGpu} trial(s) per GPU; ${asks}`,
+    );
+  return gpus;
 }
 
 /** `2 succeeded, 4 interrupted`: how many trials ended in each state, in a fixed order. */

@@ -2,10 +2,13 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { durationSeconds, type StudySpec } from '../api/study.js';
 import type { TrialState } from '../api/trial.js';
+import { gpuRequest, gpuResources } from '../engine/gpu-request.js';
 import { StudyEngine, type StudyOutcome } from '../engine/study-engine.js';
 import { primaryContainer, renderJobSpec, trialName } from '../engine/trial-template.js';
 import { isActive } from '../engine/trial-view.js';
 import { MetricCollector } from '../metrics/collector.js';
+import { GpuAllocator } from './gpu-allocator.js';
+import { gpuVendor, visibleDevicesEnv, type GpuDevices, type GpuVendor } from './gpu-devices.js';
 import type { LocalTrial } from './local-trial.js';
 import { processForContainer } from './trial-command.js';
 import { TrialProcess, type ProcessEnd, type ProcessSpec, type StopCause } from './trial-process.js';
@@ -29,6 +32,21 @@ export interface LocalRunOptions {
   /** How long a trial's output is still read after its main process exits (default 1 s). */
   drainMs?: number;
   countPrunedInBest?: boolean;
+  /**
+   * The GPUs trials that ask for some (`nvidia.com/gpu`, `amd.com/gpu`, …) are given, each shared by
+   * at most `trialsPerGpu` trials (default 1). `none` runs them without a GPU. Without
+   * this option the runner leaves the devices trials see alone.
+   */
+  gpus?: GpuDevices & { trialsPerGpu?: number };
+}
+
+/** How the runner shares GPUs among trials that ask for them. */
+interface GpuPlan {
+  perTrial: number;
+  vendor: GpuVendor;
+  allocator: GpuAllocator;
+  source: string;
+  none: boolean;
 }
 
 export interface LocalRunResult {
@@ -42,6 +60,8 @@ interface Running {
   process: TrialProcess<RunnerStop>;
   collector: MetricCollector;
   log: WriteStream;
+  /** GPU shares the trial holds until its process group is gone. */
+  devices: string[];
   /** The last lines of output, quoted when the trial fails. */
   tail: string[];
   timer?: NodeJS.Timeout;
@@ -83,9 +103,11 @@ export class LocalRunner {
   /** When run() began, for budget.wallClock; fixed once the run is over so its outcome stays put. */
   private startedAt = performance.now();
   private endedAt: number | undefined;
+  private readonly gpus: GpuPlan | undefined;
 
   constructor(private readonly opts: LocalRunOptions) {
     this.engine = new StudyEngine(opts.spec, { countPrunedInBest: opts.countPrunedInBest ?? false });
+    this.gpus = gpuPlan(opts);
     mkdirSync(join(opts.outputDir, 'logs'), { recursive: true });
   }
 
@@ -106,6 +128,7 @@ export class LocalRunner {
       r.process.kill();
       clearTimeout(r.timer);
       r.log.end();
+      this.gpus?.allocator.release(r.devices);
       this.finish(r.trial, {
         state: 'Interrupted',
         reason: 'Interrupted',
@@ -167,7 +190,7 @@ export class LocalRunner {
       }
       let started = 0;
       if (!this.interrupted && !outcome.done) {
-        const planned = await this.engine.plan(this.trials);
+        const planned = await this.engine.plan(this.trials, this.wanted());
         // An interrupt may have come while the sampler was busy; it stopped only running trials.
         if (!this.interrupted) {
           for (const p of planned) this.start(p.index, p.params);
@@ -181,6 +204,15 @@ export class LocalRunner {
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
+  }
+
+  /** Free parallel slots, fewer while trials wait for a GPU share. */
+  private wanted(): number {
+    const slots = this.engine.freeSlots(this.trials);
+    const gpus = this.gpus;
+    // A trial that can never fit is started anyway, to fail with the reason.
+    if (!gpus || gpus.perTrial === 0 || gpus.none || !gpus.allocator.fits(gpus.perTrial)) return slots;
+    return Math.min(slots, gpus.allocator.room(gpus.perTrial));
   }
 
   private stopAll(cause: RunnerStop): void {
@@ -210,7 +242,12 @@ export class LocalRunner {
       this.finish(trial, { state: 'Failed', reason: 'InvalidTemplate', message: (err as Error).message });
       return;
     }
-    const running = this.launch(trial, spec, log);
+    const devices = this.takeGpus(trial, spec);
+    if (!devices) {
+      log.end();
+      return;
+    }
+    const running = this.launch(trial, spec, log, devices);
     this.running.set(index, running);
     this.opts.events?.trialStarted?.(trial);
     this.opts.events?.progress?.(this.trials);
@@ -219,10 +256,45 @@ export class LocalRunner {
       if (!this.running.delete(index)) return;
       clearTimeout(running.timer);
       log.end();
+      this.gpus?.allocator.release(running.devices);
       trial.intermediate = running.collector.intermediate();
       this.finish(trial, trialEnd(running, end));
       this.wake?.();
     });
+  }
+
+  /**
+   * The GPU shares for a trial that asks for GPUs, shown to it through the vendor's variables;
+   * undefined, with the trial failed, when the machine has fewer GPUs than it asks for.
+   */
+  private takeGpus(trial: LocalTrial, spec: ProcessSpec): string[] | undefined {
+    const gpus = this.gpus;
+    if (!gpus || gpus.perTrial === 0) return [];
+    const { allocator, perTrial, vendor, source } = gpus;
+    if (gpus.none) {
+      Object.assign(spec.env, visibleDevicesEnv(vendor, []));
+      trial.devices = [];
+      return [];
+    }
+    if (!allocator.fits(perTrial)) {
+      const have = allocator.devices.length;
+      this.finish(trial, {
+        state: 'Failed',
+        reason: 'InsufficientGpus',
+        message:
+          `the trial asks for ${perTrial} GPU${perTrial === 1 ? '' : 's'} but this machine has ${have} ` +
+          `(${have ? allocator.devices.join(',') + ' from ' : ''}${source}); ` +
+          `lower the request or pass --gpus (--gpus none runs the trials without a GPU)`,
+      });
+      return undefined;
+    }
+    // wanted() planned no more trials than have room, so a share is free.
+    const devices = allocator.take(perTrial) as string[];
+    const previousOrder = spec.env['CUDA_DEVICE_ORDER'];
+    Object.assign(spec.env, visibleDevicesEnv(vendor, devices));
+    if (previousOrder !== undefined) spec.env['CUDA_DEVICE_ORDER'] = previousOrder;
+    trial.devices = devices;
+    return devices;
   }
 
   /** The command the trial template's primary container would run, with the trial's values. */
@@ -239,10 +311,11 @@ export class LocalRunner {
       trial: trial.name,
       index: trial.index,
       cwd,
+      checkpointDir: join(this.opts.outputDir, 'checkpoints', trial.name),
     });
   }
 
-  private launch(trial: LocalTrial, spec: ProcessSpec, log: WriteStream): Running {
+  private launch(trial: LocalTrial, spec: ProcessSpec, log: WriteStream, devices: string[]): Running {
     const { graceMs, drainMs, spec: study } = this.opts;
     const trialProcess = new TrialProcess<RunnerStop>(spec, (line) => this.onLine(running, line), {
       graceMs,
@@ -253,6 +326,7 @@ export class LocalRunner {
       process: trialProcess,
       collector: new MetricCollector(study),
       log,
+      devices,
       tail: [],
     };
     const timeout = study.trialTimeoutSeconds;
@@ -287,6 +361,18 @@ export class LocalRunner {
     if (!isActive(trial)) this.opts.events?.trialFinished?.(trial);
     this.opts.events?.progress?.(this.trials);
   }
+}
+
+function gpuPlan(opts: LocalRunOptions): GpuPlan | undefined {
+  if (!opts.gpus) return undefined;
+  const template = opts.spec.trialTemplate;
+  return {
+    perTrial: gpuRequest(template),
+    vendor: gpuVendor(gpuResources(template)),
+    allocator: new GpuAllocator(opts.gpus.ids, opts.gpus.trialsPerGpu ?? 1),
+    source: opts.gpus.source,
+    none: opts.gpus.none === true,
+  };
 }
 
 /** What a trial's end means: why kubetune stopped it, if it did, else how its process ended. */

@@ -17,5 +17,7 @@ export interface LocalTrial extends TrialView {
   reason?: string;
   message?: string;
   prunedAtStep?: number;
+  /** The GPUs the trial was shown (CUDA_VISIBLE_DEVICES or ROCm's equivalent); [] for none. */
+  devices?: string[];
   logFile: string;
 }

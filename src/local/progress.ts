@@ -9,6 +9,11 @@ function paramsText(t: LocalTrial): string {
     .join(' ');
 }
 
+function devicesText(t: LocalTrial): string {
+  if (t.devices === undefined) return '';
+  return t.devices.length ? ` on GPU ${t.devices.join(',')}` : ' without a GPU';
+}
+
 function summary(trials: readonly LocalTrial[], maxTrials: number, goal: Goal): string {
   const count = (s: string) => trials.filter((t) => t.state === s).length;
   let best: LocalTrial | undefined;
@@ -52,7 +57,7 @@ export function progressReporter(
     redraw();
   };
   return {
-    trialStarted: (t) => print(`▶ ${t.name} started: ${paramsText(t)}`),
+    trialStarted: (t) => print(`▶ ${t.name} started${devicesText(t)}: ${paramsText(t)}`),
     trialFinished: (t) => {
       const value = t.value !== undefined ? ` ${opts.metric}=${t.value}` : '';
       const why =

@@ -31,6 +31,8 @@ export interface LocalTrialEnv {
   trial: string;
   index: number;
   cwd: string;
+  /** Where the trial may keep checkpoints; survives the trial, for a resumed one to continue. */
+  checkpointDir?: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export function processForContainer(container: TemplateContainer, t: LocalTrialE
     KUBETUNE_STUDY: t.study,
     KUBETUNE_TRIAL: t.trial,
     KUBETUNE_TRIAL_INDEX: String(t.index),
+    ...(t.checkpointDir === undefined ? {} : { KUBETUNE_CHECKPOINT_DIR: t.checkpointDir }),
   };
   for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
   const cwd = container.workingDir ? resolve(t.cwd, container.workingDir) : t.cwd;

@@ -13,10 +13,17 @@ export interface CliResult {
 /** Runs `kubetune ARGS` from source in a child process. */
 export function runCli(
   args: string[],
-  opts: { cwd?: string; timeoutMs?: number; onStderr?: (chunk: string) => void } = {},
+  opts: {
+    cwd?: string;
+    timeoutMs?: number;
+    onStderr?: (chunk: string) => void;
+    /** The environment kubetune runs in (default: this process's). */
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
+    env: opts.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -2,7 +2,7 @@ import type { StudyPhase } from '../../api/study.js';
 import { TERMINAL_TRIAL_STATES, type TrialState } from '../../api/trial.js';
 import type { TrialTemplate } from '../../api/trial-template.js';
 import { fairShare, type Capacity, type ShareClaim } from './fair-share.js';
-import { gpuRequest } from './gpu-request.js';
+import { gpuRequest } from '../../engine/gpu-request.js';
 
 /** What the reconciler asks of an operator-wide cap; fair-share ledgers also take profiles and settle grants. */
 export interface TrialLedger {

@@ -17,7 +17,7 @@ import { ownerReference, trialLabels } from '../trials/job-builder.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
 import { httpStatus, isTransient, retryAfterMs, StudyProblem } from './reconcile-errors.js';
 import { QueueReasons } from './queued-trials.js';
-import { gpuRequest } from './gpu-request.js';
+import { gpuRequest } from '../../engine/gpu-request.js';
 import { shareProfile, type TrialLedger } from './slot-ledger.js';
 import { studyElapsedSeconds, trialGpuHours } from './study-status.js';
 import { StudyStatusWriter } from './status-writer.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TrialTemplate } from '../../../src/api/trial-template.js';
-import { gpuRequest } from '../../../src/operator/study/gpu-request.js';
+import { gpuRequest, gpuResources } from '../../../src/engine/gpu-request.js';
 
 function template(pod: Record<string, unknown>): TrialTemplate {
   return { spec: { template: { spec: pod } } } as unknown as TrialTemplate;
@@ -65,5 +65,20 @@ describe('gpuRequest (a trial pod GPU count)', () => {
     assert.equal(gpuRequest(template({ containers: [gpus({ 'nvidia.com/gpu': '1k' })] })), 1000);
     assert.equal(gpuRequest(template({ containers: [gpus({ 'nvidia.com/gpu': '500m' })] })), 0);
     assert.equal(gpuRequest(template({ containers: [gpus({ 'nvidia.com/gpu': 'lots' })] })), 0);
+  });
+});
+
+describe('gpuResources (which GPU resources a trial pod asks for)', () => {
+  it('names each GPU resource with a count, from init and app containers, once', () => {
+    const t = template({
+      initContainers: [gpus({ 'amd.com/gpu': '1' })],
+      containers: [gpus({ 'nvidia.com/gpu': '1', cpu: '1' }), gpus({}, { 'nvidia.com/gpu': 2 })],
+    });
+    assert.deepEqual(gpuResources(t), ['amd.com/gpu', 'nvidia.com/gpu']);
+  });
+
+  it('leaves out zero and non-GPU quantities', () => {
+    const t = template({ containers: [gpus({ 'nvidia.com/gpu': '0', 'example.com/gpus': '2' })] });
+    assert.deepEqual(gpuResources(t), []);
   });
 });

@@ -1,4 +1,4 @@
-import type { TrialTemplate } from '../../api/trial-template.js';
+import type { TrialTemplate } from '../api/trial-template.js';
 
 /** Device-plugin GPU resources: `nvidia.com/gpu`, `amd.com/gpu`, … and NVIDIA MIG slices. */
 function isGpuResource(name: string): boolean {
@@ -48,6 +48,20 @@ function containerGpus(c: ResourceContainer): number {
     if (isGpuResource(name)) total += quantityCount(limits[name] ?? requests[name]);
   }
   return total;
+}
+
+/** The GPU resources a trial's containers ask for (`nvidia.com/gpu`, `amd.com/gpu`, …), sorted. */
+export function gpuResources(template: TrialTemplate): string[] {
+  const pod = template.spec.template.spec as {
+    containers: ResourceContainer[];
+    initContainers?: ResourceContainer[];
+  };
+  const names = new Set<string>();
+  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+    for (const [name, q] of Object.entries({ ...c.resources?.requests, ...c.resources?.limits }))
+      if (isGpuResource(name) && quantityCount(q) > 0) names.add(name);
+  }
+  return [...names].sort();
 }
 
 /**
