@@ -34,6 +34,7 @@ type podRun struct {
 	podIP       string
 	started     metav1.Time
 	sb          *sandbox
+	ns          *podNamespaces // nil: the container runs in the node's namespaces
 	inits       []*containerRun
 	apps        []*containerRun
 	prepared    bool
@@ -204,8 +205,13 @@ func (r *podRun) tryPrepare() (error, bool) {
 		c.argv, c.env, c.dir = argv, env.list(), dir
 		r.mu.Unlock()
 	}
+	var ns *podNamespaces
+	if needsOwnHosts(pod) {
+		ns = &podNamespaces{hostsFile: filepath.Join(sb.dir, "hosts"), hostname: podHostname(pod)}
+		p.writeHosts(pod, r.podIP, ns.hostsFile)
+	}
 	r.mu.Lock()
-	r.sb = sb
+	r.sb, r.ns = sb, ns
 	r.mu.Unlock()
 	return nil, false
 }
@@ -257,7 +263,7 @@ func (r *podRun) runInstance(c *containerRun, instance int) (ok, started bool) {
 	var p *proc
 	if log != nil {
 		c.logs = append(c.logs, log)
-		p, err = startProc(c.argv, c.env, c.dir, log)
+		p, err = startProc(c.argv, c.env, c.dir, r.ns, log)
 	}
 	now := metav1.Now()
 	if err != nil {
