@@ -208,11 +208,15 @@ func (r *podRun) tryPrepare() (error, bool) {
 	var ns *podNamespaces
 	if needsOwnHosts(pod) {
 		ns = &podNamespaces{hostsFile: filepath.Join(sb.dir, "hosts"), hostname: podHostname(pod)}
-		p.writeHosts(pod, r.podIP, ns.hostsFile)
 	}
 	r.mu.Lock()
 	r.sb, r.ns = sb, ns
 	r.mu.Unlock()
+	// Written only after r.ns is set: a peer's change that arrives while this file is being
+	// rendered then rewrites it (refreshHosts skips pods without r.ns), so no update is lost.
+	if ns != nil {
+		p.writeHosts(pod, r.podIP, ns.hostsFile)
+	}
 	return nil, false
 }
 
