@@ -96,8 +96,9 @@ function freePort(): Promise<number> {
 test('pods of one JobSet resolve each other by hostname and subdomain to their pod IPs', async (t) => {
   const ns = await createTestNamespace(t, c, 'jobset');
   const name = uniqueName('names');
-  // Each pod waits until its peer's name resolves (the peer may get its IP later), then prints
-  // what the resolver answers; the test compares that with the API.
+  // Each pod waits until its peer's name resolves (the peer may get its IP later), prints what
+  // the resolver answers, and stays up: a pod that finished would leave DNS, as it leaves a
+  // Service's endpoints, and its peer could never resolve it. The namespace's deletion ends them.
   const script = [
     'peer="$JOBSET_NAME-w-$((1 - RANK))-0.$JOBSET_NAME"',
     'echo "hostname $(hostname)"',
@@ -105,20 +106,27 @@ test('pods of one JobSet resolve each other by hostname and subdomain to their p
     'echo "short $(getent hosts "$peer")"',
     'echo "fqdn $(getent hosts "$peer.$NAMESPACE.svc.cluster.local")"',
     'echo "self $(getent hosts "$(hostname)")"',
+    'exec sleep 3600',
   ].join('\n');
   await createJobSet(
     c,
     ns,
     jobSet(name, { name: 'main', image: 'kubetune.test/shell', args: [script], env: jobSetEnv }),
   );
-  await completed(ns, name);
+  const { pods, logs } = await waitFor(
+    async () => {
+      const pods = await jobSetPods(c, ns, name);
+      if (pods.length !== 2) return undefined;
+      const logs = await Promise.all(pods.map((p) => podLog(ns, p)));
+      return logs.every((log) => /^self /m.test(log)) && { pods, logs };
+    },
+    WAIT_MS,
+    `both pods of JobSet ${name} to resolve each other`,
+  );
 
-  const pods = await jobSetPods(c, ns, name);
-  assert.equal(pods.length, 2);
   const ips = pods.map((p) => p.status?.podIP);
   assert.ok(ips[0] && ips[1] && ips[0] !== ips[1], `two distinct pod IPs: ${ips.join(', ')}`);
-  for (const [i, pod] of pods.entries()) {
-    const log = await podLog(ns, pod);
+  for (const [i, log] of logs.entries()) {
     assert.match(
       log,
       new RegExp(`^hostname ${name}-w-${i}-0$`, 'm'),
