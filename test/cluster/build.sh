@@ -51,6 +51,16 @@ build_module() {
   printf '%s\n' "$out"
 }
 
+# module_src DIR MODULE NAME: the source of a controller's MODULE in the module cache, which the
+# build of DIR downloaded; its CRDs and webhook manifests are applied from there.
+module_src() {
+  local dir
+  dir="$(cd "$1" && go list -m -f '{{.Dir}}' "$2")" || true
+  [ -n "$dir" ] && [ -d "$dir/config/components/crd/bases" ] ||
+    die "$3's module source is not in the Go module cache ($GOMODCACHE); run test/cluster/up with the Go module proxy reachable"
+  printf '%s\n' "$dir"
+}
+
 k8s_ldflags() {
   local minor flags p
   minor="$(echo "$K8S_VERSION" | cut -d. -f2)"

@@ -6,13 +6,7 @@
 
 # jobset_src: the JobSet module's source in the module cache, which the build downloaded; its
 # CRD and webhook manifests are applied from there, so they always match the binary.
-jobset_src() {
-  local dir
-  dir="$(cd "$CLUSTER_SRC/jobset" && go list -m -f '{{.Dir}}' sigs.k8s.io/jobset)" || true
-  [ -n "$dir" ] && [ -d "$dir/config/components/crd/bases" ] ||
-    die "JobSet's module source is not in the Go module cache ($GOMODCACHE); run test/cluster/up with the Go module proxy reachable"
-  printf '%s\n' "$dir"
-}
+jobset_src() { module_src "$CLUSTER_SRC/jobset" sigs.k8s.io/jobset JobSet; }
 
 # write_jobset_config PATH WEBHOOK_PORT HEALTH_PORT
 write_jobset_config() {
