@@ -51,6 +51,16 @@ build_module() {
   printf '%s\n' "$out"
 }
 
+# module_src DIR MODULE NAME: the source of a controller's MODULE in the module cache, which the
+# build of DIR downloaded; its CRDs and webhook manifests are applied from there.
+module_src() {
+  local dir
+  dir="$(cd "$1" && go list -m -f '{{.Dir}}' "$2")" || true
+  [ -n "$dir" ] && [ -d "$dir/config/components/crd/bases" ] ||
+    die "$3's module source is not in the Go module cache ($GOMODCACHE); run test/cluster/up with the Go module proxy reachable"
+  printf '%s\n' "$dir"
+}
+
 k8s_ldflags() {
   local minor flags p
   minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
@@ -69,6 +79,14 @@ kueue_version() {
 kueue_ldflags() { printf '%s' "-s -w -X sigs.k8s.io/kueue/pkg/version.GitVersion=$(kueue_version)"; }
 KUEUE_PACKAGE=sigs.k8s.io/kueue/cmd/kueue
 
+# The JobSet version is the one test/cluster/jobset/go.mod pins; stamped in as JobSet's Makefile does.
+jobset_version() {
+  sed -n 's/^[[:space:]]*sigs\.k8s\.io\/jobset \(v[^ ]*\).*/\1/p' "$CLUSTER_SRC/jobset/go.mod"
+}
+jobset_ldflags() { printf '%s' "-s -w -X sigs.k8s.io/jobset/pkg/version.GitVersion=$(jobset_version)"; }
+# JobSet's controller manager is its module's root package (main.go).
+JOBSET_PACKAGE=sigs.k8s.io/jobset
+
 K8S_PACKAGES=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
   k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
 
@@ -80,20 +98,22 @@ binaries_fingerprint() {
     module_hash "$CLUSTER_SRC/etcd" "-s -w ."
     module_hash "$CLUSTER_SRC/node" "-s -w ."
     module_hash "$CLUSTER_SRC/kueue" "$(kueue_ldflags) $KUEUE_PACKAGE"
+    module_hash "$CLUSTER_SRC/jobset" "$(jobset_ldflags) $JOBSET_PACKAGE"
   } | sha256sum | cut -c1-16
 }
 
 # build_all links every binary into $STATE/bin.
 build_all() {
   go_env
-  local k8s etcd node kueue b
+  local k8s etcd node kueue jobset b
   k8s="$(build_module k8s "$CLUSTER_SRC/k8s" "$(k8s_ldflags)" "${K8S_PACKAGES[@]}")"
   etcd="$(build_module etcd "$CLUSTER_SRC/etcd" "-s -w" .)"
   node="$(build_module node "$CLUSTER_SRC/node" "-s -w" .)"
   kueue="$(build_module kueue "$CLUSTER_SRC/kueue" "$(kueue_ldflags)" "$KUEUE_PACKAGE")"
+  jobset="$(build_module jobset "$CLUSTER_SRC/jobset" "$(jobset_ldflags)" "$JOBSET_PACKAGE")"
   mkdir -p "$STATE/bin"
   for b in "$k8s"/kube-apiserver "$k8s"/kube-controller-manager "$k8s"/kube-scheduler "$k8s"/kubectl \
-    "$etcd"/etcd "$node"/node "$kueue"/kueue; do
+    "$etcd"/etcd "$node"/node "$kueue"/kueue "$jobset"/jobset; do
     [ -x "$b" ] || die "expected binary $b is missing"
   done
   ln -sfn "$k8s/kube-apiserver" "$STATE/bin/kube-apiserver"
@@ -103,4 +123,5 @@ build_all() {
   ln -sfn "$etcd/etcd" "$STATE/bin/etcd"
   ln -sfn "$node/node" "$STATE/bin/procnode"
   ln -sfn "$kueue/kueue" "$STATE/bin/kueue"
+  ln -sfn "$jobset/jobset" "$STATE/bin/jobset"
 }

@@ -14,13 +14,7 @@ KUEUE_METRICS_CERTS=/etc/kueue/metrics/certs
 
 # kueue_src: the Kueue module's source in the module cache, which the build downloaded; its
 # CRDs and webhook manifests are applied from there, so they always match the binary.
-kueue_src() {
-  local dir
-  dir="$(cd "$CLUSTER_SRC/kueue" && go list -m -f '{{.Dir}}' sigs.k8s.io/kueue)" || true
-  [ -n "$dir" ] && [ -d "$dir/config/components/crd/bases" ] ||
-    die "Kueue's module source is not in the Go module cache ($GOMODCACHE); run test/cluster/up with the Go module proxy reachable"
-  printf '%s\n' "$dir"
-}
+kueue_src() { module_src "$CLUSTER_SRC/kueue" sigs.k8s.io/kueue Kueue; }
 
 ensure_kueue_metrics_cert() {
   [ -s "$KUEUE_METRICS_CERTS/tls.crt" ] && [ -s "$KUEUE_METRICS_CERTS/tls.key" ] && return

@@ -8,7 +8,7 @@ CACHE="${KUBETUNE_CLUSTER_CACHE:-$HOME/.cache/kubetune/cluster}"
 K8S_VERSION="v1.34.4"
 
 # Components in start order; down stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kueue)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kueue jobset)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() {

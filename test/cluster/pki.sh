@@ -1,7 +1,8 @@
 # Certificates and credentials for the test cluster, made once per cluster with openssl:
 # a CA, the apiserver's serving certificate, an admin client certificate in system:masters,
-# the ServiceAccount token signing key, and Kueue's webhook serving certificate (kueue-webhook/,
-# named as controller-runtime's webhook server expects). Sourced by test/cluster/up after lib.sh.
+# the ServiceAccount token signing key, and Kueue's and JobSet's webhook serving certificates
+# (kueue-webhook/, jobset-webhook/, named as controller-runtime's webhook server expects).
+# Sourced by test/cluster/up after lib.sh.
 
 make_pki() {
   local pki="$STATE/pki"
@@ -28,12 +29,13 @@ EOF
       -extfile client.ext -out admin.crt 2>/dev/null
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
-    mkdir -p kueue-webhook
-    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' >kueue-webhook.ext
-    openssl req -newkey rsa:2048 -nodes -keyout kueue-webhook/tls.key -out kueue-webhook.csr \
-      -subj "/CN=kueue-webhook" 2>/dev/null
-    openssl x509 -req -in kueue-webhook.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
-      -extfile kueue-webhook.ext -out kueue-webhook/tls.crt 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' >webhook.ext
+    for w in kueue-webhook jobset-webhook; do
+      mkdir -p "$w"
+      openssl req -newkey rsa:2048 -nodes -keyout "$w/tls.key" -out "$w.csr" -subj "/CN=$w" 2>/dev/null
+      openssl x509 -req -in "$w.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile webhook.ext -out "$w/tls.crt" 2>/dev/null
+    done
   ) || die "generating certificates with openssl failed"
   touch "$pki/.complete"
 }

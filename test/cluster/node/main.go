@@ -76,6 +76,11 @@ func parseFlags() options {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == podInitCommand {
+		err := podInit(os.Args[2:])
+		fmt.Fprintf(os.Stderr, "procnode: %v\n", err)
+		os.Exit(128)
+	}
 	o := parseFlags()
 	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "procnode: %v\n", err)
@@ -112,6 +117,7 @@ func run(o options) error {
 		return err
 	}
 
+	hosts := newHostsTable(client)
 	var prov *provider
 	mux := http.NewServeMux()
 	n, err := nodeutil.NewNode(o.name,
@@ -129,6 +135,7 @@ func run(o options) error {
 				restConfig: restCfg,
 				configMaps: pc.ConfigMaps,
 				secrets:    pc.Secrets,
+				hosts:      hosts,
 			})
 			return prov, nil, nil
 		},
@@ -150,6 +157,9 @@ func run(o options) error {
 		return err
 	}
 
+	if err := hosts.start(ctx); err != nil {
+		return err
+	}
 	go func() {
 		if err := n.Run(ctx); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(os.Stderr, "procnode: node stopped: %v\n", err)

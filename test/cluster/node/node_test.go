@@ -11,6 +11,9 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func TestExpandVars(t *testing.T) {
@@ -151,5 +154,61 @@ func TestAPIRateLimitsAllowBursts(t *testing.T) {
 	}
 	if granted < 200 {
 		t.Errorf("the node's API client granted %d of 200 requests at once; want all (burst %d)", granted, apiBurst)
+func TestRenderHostsNamesPeersBehindHeadlessService(t *testing.T) {
+	pod := func(name, ns, hostname, sub, ip string, phase corev1.PodPhase) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID(ns + "/" + name)},
+			Spec:       corev1.PodSpec{Hostname: hostname, Subdomain: sub},
+			Status:     corev1.PodStatus{PodIP: ip, Phase: phase},
+		}
+	}
+	self := pod("js-w-0-0-abc", "t", "js-w-0-0", "js", "", corev1.PodRunning)
+	self.Spec.HostAliases = []corev1.HostAlias{{IP: "127.9.9.9", Hostnames: []string{"alias.example"}}}
+	peers := []*corev1.Pod{
+		self,
+		pod("js-w-0-1-def", "t", "js-w-0-1", "js", "127.7.0.3", corev1.PodRunning),
+		pod("js-w-0-2-ghi", "t", "js-w-0-2", "js", "", corev1.PodPending),            // no IP yet
+		pod("js-w-0-3-jkl", "t", "js-w-0-3", "js", "127.7.0.5", corev1.PodSucceeded), // IP may be reused
+		pod("other-0", "t", "other-0", "nosvc", "127.7.0.6", corev1.PodRunning),      // no Service
+		pod("far-0", "u", "js-w-0-1", "js", "127.7.0.7", corev1.PodRunning),          // other namespace
+		pod("nosub", "t", "nosub", "", "127.7.0.8", corev1.PodRunning),
+	}
+	headless := func(ns, name string) bool { return name == "js" }
+	got := string(renderHosts(self, "127.7.0.2", peers, headless))
+	want := "# Pod hosts file written by procnode (test/cluster/node/hosts.go).\n" +
+		"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"127.7.0.2\tjs-w-0-0.js.t.svc.cluster.local js-w-0-0.js js-w-0-0\n" +
+		"127.9.9.9\talias.example\n" +
+		"127.7.0.3\tjs-w-0-1.js.t.svc.cluster.local js-w-0-1.js\n"
+	if got != want {
+		t.Errorf("renderHosts =\n%s\nwant\n%s", got, want)
+	}
+
+	// Before the Service exists, DNS would answer for no peer; the pod still knows its own FQDN.
+	got = string(renderHosts(self, "127.7.0.2", peers, func(string, string) bool { return false }))
+	if strings.Contains(got, "js-w-0-1") || !strings.Contains(got, "127.7.0.2\tjs-w-0-0.js.t.svc.cluster.local js-w-0-0\n") {
+		t.Errorf("without the headless Service:\n%s", got)
+	}
+}
+
+func TestPodsAskingForNamesGetTheirOwnHosts(t *testing.T) {
+	cases := []struct {
+		spec corev1.PodSpec
+		want bool
+	}{
+		{corev1.PodSpec{}, false},
+		{corev1.PodSpec{Hostname: "h"}, true},
+		{corev1.PodSpec{Subdomain: "s"}, true},
+		{corev1.PodSpec{HostAliases: []corev1.HostAlias{{IP: "127.0.0.9"}}}, true},
+		{corev1.PodSpec{Hostname: "h", HostNetwork: true}, false},
+	}
+	for _, c := range cases {
+		if got := needsOwnHosts(&corev1.Pod{Spec: c.spec}); got != c.want {
+			t.Errorf("needsOwnHosts(%+v) = %v", c.spec, got)
+		}
+	}
+	long := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("a", 62) + "-b"}}
+	if h := podHostname(long); h != strings.Repeat("a", 62) {
+		t.Errorf("podHostname of a 64-character name = %q", h)
 	}
 }

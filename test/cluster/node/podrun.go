@@ -34,6 +34,7 @@ type podRun struct {
 	podIP       string
 	started     metav1.Time
 	sb          *sandbox
+	ns          *podNamespaces // nil: the container runs in the node's namespaces
 	inits       []*containerRun
 	apps        []*containerRun
 	prepared    bool
@@ -204,9 +205,18 @@ func (r *podRun) tryPrepare() (error, bool) {
 		c.argv, c.env, c.dir = argv, env.list(), dir
 		r.mu.Unlock()
 	}
+	var ns *podNamespaces
+	if needsOwnHosts(pod) {
+		ns = &podNamespaces{hostsFile: filepath.Join(sb.dir, "hosts"), hostname: podHostname(pod)}
+	}
 	r.mu.Lock()
-	r.sb = sb
+	r.sb, r.ns = sb, ns
 	r.mu.Unlock()
+	// Written only after r.ns is set: a peer's change that arrives while this file is being
+	// rendered then rewrites it (refreshHosts skips pods without r.ns), so no update is lost.
+	if ns != nil {
+		p.writeHosts(pod, r.podIP, ns.hostsFile)
+	}
 	return nil, false
 }
 
@@ -257,7 +267,7 @@ func (r *podRun) runInstance(c *containerRun, instance int) (ok, started bool) {
 	var p *proc
 	if log != nil {
 		c.logs = append(c.logs, log)
-		p, err = startProc(c.argv, c.env, c.dir, log)
+		p, err = startProc(c.argv, c.env, c.dir, r.ns, log)
 	}
 	now := metav1.Now()
 	if err != nil {

@@ -46,13 +46,19 @@ func isExecutable(p string) bool {
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
-// startProc starts argv in its own process group with stdout and stderr going into log. The
-// pipes are plain *os.File so Wait does not wait on copying; the pumps end when every process
+// startProc starts argv in its own process group, inside the pod's namespaces when ns is set,
+// with stdout and stderr going into log. The pipes are plain *os.File so Wait does not wait on copying; the pumps end when every process
 // holding the pipes has exited.
-func startProc(argv, env []string, dir string, log *containerLog) (*proc, error) {
+func startProc(argv, env []string, dir string, ns *podNamespaces, log *containerLog) (*proc, error) {
 	path, err := lookPath(argv[0], envValue(env, "PATH"))
 	if err != nil {
 		return nil, err
+	}
+	var cloneflags uintptr
+	if ns != nil {
+		if path, argv, cloneflags, err = ns.wrap(path, argv); err != nil {
+			return nil, err
+		}
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -73,7 +79,7 @@ func startProc(argv, env []string, dir string, log *containerLog) (*proc, error)
 		Stderr: errW,
 		// The whole group is signalled on deletion, so children die with the container; the
 		// leader is killed if this node dies without cleaning up.
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: cloneflags},
 	}
 	if err := cmd.Start(); err != nil {
 		for _, f := range []*os.File{outR, outW, errR, errW} {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ type providerConfig struct {
 	restConfig *rest.Config
 	configMaps corev1listers.ConfigMapLister
 	secrets    corev1listers.SecretLister
+	hosts      *hostsTable
 }
 
 // provider implements virtual-kubelet's Provider by running pods as process groups.
@@ -45,6 +47,9 @@ type provider struct {
 	mu     sync.Mutex
 	pods   map[string]*podRun
 	notify func(*corev1.Pod)
+
+	// hostsMu serialises writes of pods' hosts files (hosts.go).
+	hostsMu sync.Mutex
 
 	dirtyMu sync.Mutex
 	dirty   map[*podRun]bool
@@ -59,8 +64,37 @@ func newProvider(cfg providerConfig) *provider {
 			p.apiPort = "443"
 		}
 	}
+	cfg.hosts.onChange = p.refreshHosts
 	go p.notifyLoop()
 	return p
+}
+
+// refreshHosts rewrites the hosts file of every pod of namespace ns on this node that has one.
+func (p *provider) refreshHosts(ns string) {
+	p.mu.Lock()
+	var runs []*podRun
+	for key, r := range p.pods {
+		if strings.HasPrefix(key, ns+"/") {
+			runs = append(runs, r)
+		}
+	}
+	p.mu.Unlock()
+	for _, r := range runs {
+		r.mu.Lock()
+		pod, podNS := r.pod, r.ns
+		r.mu.Unlock()
+		if podNS != nil {
+			p.writeHosts(pod, r.podIP, podNS.hostsFile)
+		}
+	}
+}
+
+func (p *provider) writeHosts(pod *corev1.Pod, podIP, path string) {
+	p.hostsMu.Lock()
+	defer p.hostsMu.Unlock()
+	if err := writeHostsFile(path, p.hosts.render(pod, podIP)); err != nil {
+		fmt.Fprintf(os.Stderr, "procnode: writing hosts file of pod %s/%s: %v\n", pod.Namespace, pod.Name, err)
+	}
 }
 
 // markDirty asks for the pod's current status to be published. One loop publishes, always the
