@@ -22,6 +22,8 @@ if [ -z "${KUBETUNE_TEST_PROMETHEUS:-}" ] && ! command -v prometheus >/dev/null;
     exit 1
   fi
 fi
+echo "==> test prerequisites (scripts/ensure-test-deps.sh)"
+bash scripts/ensure-test-deps.sh
 echo "==> unit tests"
 npm run --silent test:unit
 echo "==> test cluster (test/cluster/up: builds once, then starts in seconds)"
