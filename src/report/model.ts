@@ -48,7 +48,7 @@ export interface ReportStudy {
   importance?: ParameterImportance;
   /** Why importance is missing (too few finished trials), shown in its place. */
   importanceNote?: string;
-  /** Where the dashboard serves each trial's log: GET `${logUrl}?trial=NAME`. */
+  /** Where the dashboard serves each trial's log: GET logUrl with `trial=NAME` added to its query. */
   logUrl?: string;
 }
 

@@ -161,7 +161,9 @@ export async function showLog(pre: HTMLElement, s: ReportStudy, name: string): P
   pre.dataset.trial = name;
   if (s.logUrl) {
     pre.textContent = `loading the log of ${name}…`;
-    const res = await fetch(`${s.logUrl}?trial=${encodeURIComponent(name)}`);
+    const url = new URL(s.logUrl, location.href);
+    url.searchParams.set('trial', name);
+    const res = await fetch(url);
     const text = await res.text();
     if (pre.dataset.trial === name)
       pre.textContent = res.ok ? text || '(empty log)' : `cannot read the log: ${text}`;

@@ -38,6 +38,8 @@ interface PageState {
   study: string;
   charts: Partial<Record<ChartView, echarts.EChartsType>>;
   renders: number;
+  /** The data the last finished render drew. */
+  drawn?: ReportData;
 }
 declare global {
   interface Window {
@@ -83,7 +85,11 @@ function render(): void {
     state.charts[view] = chart;
   }
   renderTrials(s);
-  void Promise.all(pending).then(() => (state.renders += 1));
+  const data = state.data;
+  void Promise.all(pending).then(() => {
+    state.drawn = data;
+    state.renders += 1;
+  });
 }
 
 function renderTrials(s: ReportStudy): void {
