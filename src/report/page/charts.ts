@@ -3,8 +3,11 @@ import type { ReportParameter, ReportStudy } from '../model.js';
 import { axisType, better, formatNumber, hasValue, OKABE_ITO, succeeded, valueRamp } from './format.js';
 
 const TOOLTIP = { trigger: 'item', confine: true } as const;
-/** Above this many items a series draws in chunks across frames, so the page stays responsive. */
-const PROGRESSIVE = { progressive: 2000, progressiveThreshold: 3000 } as const;
+/**
+ * Above this many points a scatter series is drawn as one path instead of one graphic per point:
+ * 10,000 trials draw in one frame rather than in chunks over many.
+ */
+const LARGE = { large: true, largeThreshold: 2000 } as const;
 
 /** Each trial's value against its index, and the best value so far as a step line. */
 export function historyOption(s: ReportStudy): EChartsOption {
@@ -23,7 +26,7 @@ export function historyOption(s: ReportStudy): EChartsOption {
     xAxis: { type: 'value', name: 'trial', nameLocation: 'middle', nameGap: 25, minInterval: 1 },
     yAxis: { type: 'value', name: s.metric, scale: true },
     series: [
-      { name: s.metric, type: 'scatter', symbolSize: 6, data: points, ...PROGRESSIVE },
+      { name: s.metric, type: 'scatter', symbolSize: 6, data: points, ...LARGE },
       { name: 'best so far', type: 'line', step: 'end', showSymbol: false, data: best },
     ],
   };
@@ -72,7 +75,8 @@ export function parallelOption(s: ReportStudy): EChartsOption {
         type: 'parallel',
         lineStyle: { width: 1, opacity: 0.45 },
         data: trials.map((t) => [...dims.map((p) => t.params[p.name] ?? ''), t.value]),
-        ...PROGRESSIVE,
+        // Drawn in one frame: chunks across frames took longer in all than drawing it at once.
+        progressive: 0,
       },
     ],
   };
@@ -131,7 +135,7 @@ export function sliceOption(s: ReportStudy): EChartsOption {
       yAxisIndex: i,
       symbolSize: 5,
       data: slice(p),
-      ...PROGRESSIVE,
+      ...LARGE,
     })),
   };
 }
@@ -171,7 +175,7 @@ export function curvesOption(s: ReportStudy): EChartsOption {
     series: [
       { ...line, name: 'not pruned', data: kept },
       { ...line, name: 'pruned', data: pruned },
-      { name: 'pruned at', type: 'scatter', symbol: 'diamond', symbolSize: 9, data: stops, ...PROGRESSIVE },
+      { name: 'pruned at', type: 'scatter', symbol: 'diamond', symbolSize: 9, data: stops, ...LARGE },
     ],
   };
 }
