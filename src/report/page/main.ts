@@ -38,8 +38,9 @@ interface PageState {
   study: string;
   charts: Partial<Record<ChartView, echarts.EChartsType>>;
   renders: number;
-  /** The data the last finished render drew. */
+  /** The data the last finished render drew, and when it finished (ms since navigation). */
   drawn?: ReportData;
+  drawnAtMs?: number;
 }
 declare global {
   interface Window {
@@ -88,6 +89,7 @@ function render(): void {
   const data = state.data;
   void Promise.all(pending).then(() => {
     state.drawn = data;
+    state.drawnAtMs = performance.now();
     state.renders += 1;
   });
 }
