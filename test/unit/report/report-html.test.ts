@@ -2,7 +2,7 @@
 // one mark per trial it plots, the table sorts from the keyboard, logs and themes work, and the
 // page asks for nothing over the network.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -223,12 +223,16 @@ describe('report.html of a local run', () => {
   it('switches between the light and dark theme and redraws every view', async () => {
     const theme = () => page.$eval('html', (e) => e.getAttribute('data-theme'));
     const before = await theme();
+    await page.screenshot({ path: join(shots, `page-${before}.png`), fullPage: true });
     const renders = await renderCount(page);
     await page.click('header button');
     await waitForRenders(page, renders + 1);
     assert.notEqual(await theme(), before);
     for (const view of CHART_VIEWS) assert.ok((await chartMarks(page, view)).length > 0, `${view} redrawn`);
     await page.screenshot({ path: join(shots, `page-${await theme()}.png`), fullPage: true });
+    // The README's picture is this test's own screenshot, refreshed on request.
+    if (process.env.KUBETUNE_UPDATE_SCREENSHOTS === '1')
+      copyFileSync(join(shots, 'page-light.png'), join(REPO_ROOT, 'docs/images/report.png'));
   });
 
   it('kubetune report regenerates the same page from results.json', async () => {
