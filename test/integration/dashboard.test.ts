@@ -115,7 +115,8 @@ describe('kubetune dashboard on the real test cluster', () => {
     openGate(dir, finished);
     await page.waitForFunction(
       `window.__kubetune.drawn.studies[0].trials.some((t) => t.name === ${JSON.stringify(finished)} && t.state === 'Succeeded')`,
-      { timeout: 0 },
+      // A bound for a bug only: the trial's end reaches a working page within moments.
+      { timeout: WAIT_MS },
     );
     assert.equal(await page.evaluate('window.__notReloaded'), true);
     const done = (await drawnTrials(page)).filter((x) => x.state === 'Succeeded').length;

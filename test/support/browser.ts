@@ -42,9 +42,14 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+const RENDER_BOUND_MS = 120_000;
+
 /** Waits until the page has finished `renders` full renders (every chart drew). */
 export async function waitForRenders(page: Page, renders: number): Promise<void> {
-  await page.waitForFunction(`window.__kubetune && window.__kubetune.renders >= ${renders}`, { timeout: 0 });
+  // A bound for a bug only (a view that never finishes drawing), not a timing assertion.
+  await page.waitForFunction(`window.__kubetune && window.__kubetune.renders >= ${renders}`, {
+    timeout: RENDER_BOUND_MS,
+  });
 }
 
 export async function renderCount(page: Page): Promise<number> {
