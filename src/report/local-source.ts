@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, watch } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readTail } from './from-local.js';
-import { localStudy } from './from-local.js';
+import { localStudy, readTail } from './from-local.js';
 import { readResults } from './local-report.js';
 import { DASHBOARD_LOG_BYTES, type StudySource } from './source.js';
 
