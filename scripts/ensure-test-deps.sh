@@ -20,3 +20,15 @@ if ! has_torch /usr/bin/python3; then
     exit 1
   fi
 fi
+
+# chromium: the headless browser of the report and dashboard tests (test/support/browser.ts).
+if [ -z "${KUBETUNE_TEST_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium with apt-get"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null ||
+      { echo "apt-get install chromium failed" >&2; exit 1; }
+  else
+    echo "chromium is missing: install it (Debian: apt-get install chromium) or set KUBETUNE_TEST_CHROMIUM to its binary" >&2
+    exit 1
+  fi
+fi

@@ -4,6 +4,8 @@ import { UserError } from './load-study.js';
 import { validateCommand } from './validate-command.js';
 import { operatorCommand } from './operator-command.js';
 import { statusCommand, trialsCommand } from './cluster-read-commands.js';
+import { reportCommand } from './report-command.js';
+import { dashboardCommand } from './dashboard-command.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -13,6 +15,11 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   operator: { run: operatorCommand, help: 'run the operator against a cluster (kubeconfig or in-cluster)' },
   status: { run: statusCommand, help: "show a cluster study's status and best trial" },
   trials: { run: trialsCommand, help: "list a cluster study's trials" },
+  report: { run: reportCommand, help: "write a local run's report.html from its results.json" },
+  dashboard: {
+    run: dashboardCommand,
+    help: 'serve study reports on localhost: cluster studies live, or local runs',
+  },
 };
 
 function usage(): string {

@@ -7,7 +7,8 @@ import { LocalRunner, type LocalRunResult } from '../local/local-runner.js';
 import { detectGpus, gpuVendor, type GpuDevices } from '../local/gpu-devices.js';
 import type { LocalTrial } from '../local/local-trial.js';
 import { progressReporter } from '../local/progress.js';
-import { writeResults } from '../local/results.js';
+import { writeResults, type StudyResults } from '../local/results.js';
+import { writeReport } from '../report/local-report.js';
 import { guardTrials, signalExitCode } from '../local/shutdown.js';
 import { loadStudy, UserError } from './load-study.js';
 
@@ -164,7 +165,7 @@ function reportResults(
 ): void {
   const { spec } = study;
   const best = runner.best();
-  const paths = writeResults(study.outputDir, {
+  const results: StudyResults = {
     study: study.name,
     spec,
     outcome: result.outcome,
@@ -181,7 +182,9 @@ function reportResults(
         }
       : {}),
     trials: result.trials,
-  });
+  };
+  const paths = writeResults(study.outputDir, results);
+  const report = reportOrWhy(study.outputDir, results);
   // An interrupted study did not end on its own, whatever the outcome of its trials so far says.
   if (result.interrupted)
     console.log(
@@ -195,5 +198,14 @@ function reportResults(
   } else {
     console.log('no trial produced the objective metric');
   }
-  console.log(`results: ${paths.json}\n         ${paths.csv}`);
+  console.log(`results: ${paths.json}\n         ${paths.csv}\n         ${report}`);
+}
+
+/** The report's path; a report that cannot be written must not cost the results already saved. */
+function reportOrWhy(outputDir: string, results: StudyResults): string {
+  try {
+    return writeReport(outputDir, results);
+  } catch (err) {
+    return `(report.html not written: ${(err as Error).message})`;
+  }
 }

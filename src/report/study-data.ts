@@ -1,0 +1,34 @@
+import type { ParameterSpec } from '../api/parameter.js';
+import type { StudySpec } from '../api/study.js';
+import { gpImportance } from './importance.js';
+import type { ReportParameter, ReportStudy, ReportTrial } from './model.js';
+
+export function reportParameters(parameters: readonly ParameterSpec[]): ReportParameter[] {
+  return parameters.map((p) => ({
+    name: p.name,
+    type: p.type,
+    log: p.log ?? false,
+    ...(p.values ? { values: [...p.values] } : {}),
+  }));
+}
+
+/** A study as the page sees it, with parameter importance computed from its trials. */
+export function reportStudy(
+  id: string,
+  name: string,
+  spec: StudySpec,
+  trials: ReportTrial[],
+  extra: { logUrl?: string } = {},
+): ReportStudy {
+  const fit = gpImportance(spec.parameters, trials, spec.objective.goal);
+  return {
+    id,
+    name,
+    goal: spec.objective.goal,
+    metric: spec.objective.metric,
+    parameters: reportParameters(spec.parameters),
+    trials: [...trials].sort((a, b) => a.index - b.index),
+    ...('importance' in fit ? { importance: fit.importance } : { importanceNote: fit.note }),
+    ...extra,
+  };
+}
