@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 func TestExpandVars(t *testing.T) {
@@ -154,6 +154,9 @@ func TestAPIRateLimitsAllowBursts(t *testing.T) {
 	}
 	if granted < 200 {
 		t.Errorf("the node's API client granted %d of 200 requests at once; want all (burst %d)", granted, apiBurst)
+	}
+}
+
 func TestRenderHostsNamesPeersBehindHeadlessService(t *testing.T) {
 	pod := func(name, ns, hostname, sub, ip string, phase corev1.PodPhase) *corev1.Pod {
 		return &corev1.Pod{
