@@ -6,6 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { compileCondition, conditionProblem } from '../../../src/api/cel-condition.js';
 import type { ParsedStudy, TrialObject } from '../../../src/operator/kube/resources.js';
 import { podPolicyViolations } from '../../../src/operator/policy/check.js';
+import { gpuRequest } from '../../../src/operator/study/gpu-request.js';
 import { buildTrialWorkload } from '../../../src/operator/trials/job-builder.js';
 import {
   metricsPods,
@@ -156,6 +157,49 @@ describe('JobSet trials', () => {
   });
 });
 
+describe('TrainJob trials', () => {
+  const ps = study({
+    apiVersion: 'trainer.kubeflow.org/v1alpha1',
+    kind: 'TrainJob',
+    spec: {
+      runtimeRef: { name: 'torch-distributed' },
+      trainer: {
+        image: 'trainer',
+        numNodes: '${params.batch_size}',
+        args: ['--lr', '${params.learning_rate}'],
+      },
+    },
+  });
+
+  it('carries the study labels in spec.labels (its pods come from the runtime) and a numeric numNodes', () => {
+    const built = buildTrialWorkload(ps, trial) as {
+      spec: { labels: Record<string, string>; trainer: { numNodes: unknown; args: string[] } };
+    };
+    assert.equal(built.spec.labels['kubetune.io/trial'], 'demo-3');
+    assert.equal(built.spec.trainer.numNodes, 64);
+    assert.deepEqual(built.spec.trainer.args, ['--lr', '0.01']);
+  });
+
+  it("finds its pods by the JobSet name and reads metrics from the node job's first pod", () => {
+    const node = {
+      'jobset.sigs.k8s.io/jobset-name': 'demo-3',
+      'jobset.sigs.k8s.io/replicatedjob-name': 'node',
+      'jobset.sigs.k8s.io/job-index': '0',
+      'batch.kubernetes.io/job-completion-index': '0',
+    };
+    const init = { ...node, 'jobset.sigs.k8s.io/replicatedjob-name': 'dataset-initializer' };
+    const pods = trialPods(ps.spec.trialTemplate, 'demo-3', [
+      pod('n', node, 'Running'),
+      pod('i', init, 'Succeeded'),
+    ]);
+    assert.equal(pods.length, 2);
+    assert.deepEqual(
+      metricsPods(ps.spec.trialTemplate, 'demo-3', pods).map((p) => p.metadata?.name),
+      ['n'],
+    );
+  });
+});
+
 describe('custom kinds with CEL conditions', () => {
   const widget = {
     apiVersion: 'example.com/v1',
@@ -214,6 +258,25 @@ describe('custom kinds with CEL conditions', () => {
     assert.equal(c.evaluate({ status: { succeeded: 2 } }), true);
     assert.equal(c.evaluate({ status: { succeeded: 1 } }), false);
     assert.deepEqual(typeof c.evaluate({}), 'object', 'an error is reported, not thrown');
+  });
+});
+
+describe('GPUs of a JobSet trial', () => {
+  it('counts every pod of every replicated job', () => {
+    const gpuPod = (gpus: number) => ({
+      spec: { containers: [{ name: 't', image: 'x', resources: { limits: { 'nvidia.com/gpu': gpus } } }] },
+    });
+    const t = study({
+      apiVersion: 'jobset.x-k8s.io/v1alpha2',
+      kind: 'JobSet',
+      spec: {
+        replicatedJobs: [
+          { name: 'leader', replicas: 1, template: { spec: { template: gpuPod(1) } } },
+          { name: 'workers', replicas: 2, template: { spec: { parallelism: 3, template: gpuPod(2) } } },
+        ],
+      },
+    }).spec.trialTemplate;
+    assert.equal(gpuRequest(t), 1 + 2 * 3 * 2);
   });
 });
 
