@@ -66,9 +66,22 @@ export const NOTES: Record<string, string> = {
   trialTimeoutSeconds: 'A trial running longer than this fails.',
   pendingTimeoutSeconds: "A trial whose pod stays unscheduled this long fails (e.g. GPUs that don't exist).",
   suspend: 'Pause: running trials finish, no new ones start.',
-  trialTemplate: 'How a trial runs: a batch/v1 Job template.',
-  'trialTemplate.primaryContainerName': 'Container whose logs carry the metrics (default: the first).',
-  'trialTemplate.spec': 'A batch/v1 JobSpec; fields not listed here pass through to the Job unchanged.',
+  'metrics.podSelector':
+    "Labels of the pod whose logs or endpoint carry the metrics (default: completion index 0, or a JobSet's leader).",
+  trialTemplate:
+    'How a trial runs: a workload template, batch/v1 Job by default; `${params.NAME}` works in any string (docs/trial-workloads.md).',
+  'trialTemplate.apiVersion':
+    'With kind: the workload kind, e.g. `jobset.x-k8s.io/v1alpha2` (default `batch/v1`).',
+  'trialTemplate.kind':
+    "`Job` (default), `JobSet`, `TrainJob`, or any kind in the operator's trialKinds (then with CEL conditions).",
+  'trialTemplate.successCondition':
+    'CEL over the workload (`self`): the trial succeeded. Required for custom kinds.',
+  'trialTemplate.failureCondition':
+    'CEL over the workload (`self`): the trial failed. Required for custom kinds.',
+  'trialTemplate.primaryContainerName':
+    'Container whose logs carry the metrics (default: the first of the first pod template; TrainJob: `node`).',
+  'trialTemplate.spec': "The workload's spec; fields not listed here pass through unchanged.",
+  'trialTemplate.spec.template': "A Job's pod template (required for batch/v1 Job).",
 };
 
 export interface Row {

@@ -78,6 +78,12 @@ export const MetricsSpec = withRules(
     /** Longer output lines (in characters) are skipped and counted, never parsed for metrics. */
     maxLineLength: z.number().int().min(1024).max(MAX_LINE_LENGTH).default(65_536),
     prometheus: PrometheusSpec.optional(),
+    /**
+     * Labels of the pod whose logs or endpoint carry the metrics. Default: the Job's pod (of
+     * completion index 0 in an Indexed Job), or a JobSet's leader (first replicated job, job
+     * index 0, completion index 0).
+     */
+    podSelector: z.record(z.string().min(1).max(317), z.string().max(63)).optional(),
   }),
   [
     {

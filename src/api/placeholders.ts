@@ -1,6 +1,6 @@
 /**
- * `${params.NAME}`, `${trial.name}`, `${trial.index}` and `${study.name}` in a trial template's
- * command, args and env values. Substitution is plain string replacement (no shell), so a value
+ * `${params.NAME}`, `${trial.name}`, `${trial.index}` and `${study.name}` in any string of a trial
+ * template (see template-placeholders.ts for where they may not stand). Substitution is plain string replacement (no shell), so a value
  * can never inject extra arguments. `$${` escapes a literal `${`.
  */
 type Part = { text: string } | { expr: string };
@@ -40,6 +40,14 @@ export interface PlaceholderValues {
 
 export function placeholdersIn(text: string): string[] {
   return parts(text).flatMap((p) => ('expr' in p ? [p.expr] : []));
+}
+
+/** The placeholder a string consists of, alone and whole (`${params.workers}`); else undefined. */
+export function wholePlaceholder(text: string): string | undefined {
+  if (!text.startsWith('${') || !text.endsWith('}')) return undefined;
+  const all = parts(text);
+  const only = all.length === 1 ? all[0] : undefined;
+  return only && 'expr' in only ? only.expr : undefined;
 }
 
 /** Why a placeholder cannot be resolved, or undefined when it can. */

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { freeForm, withRules, type CrossFieldRule, type TransitionRule } from './crd-meta.js';
 import { MetricsSpec } from './metrics-spec.js';
 import { ParameterSpec } from './parameter.js';
-import { checkPlaceholder, placeholdersIn } from './placeholders.js';
+import { templatePlaceholderProblems } from './template-placeholders.js';
 import { TrialTemplate } from './trial-template.js';
+import { isJob, workloadType } from './workload-kinds.js';
 
 export const API_GROUP = 'kubetune.io';
 export const API_VERSION = 'v1alpha1';
@@ -136,19 +137,6 @@ const StudySpecFields = z.strictObject({
 });
 type StudySpecFields = z.output<typeof StudySpecFields>;
 
-function templateTexts(spec: StudySpecFields): { path: (string | number)[]; text: string }[] {
-  const out: { path: (string | number)[]; text: string }[] = [];
-  spec.trialTemplate.spec.template.spec.containers.forEach((c, ci) => {
-    const base = ['trialTemplate', 'spec', 'template', 'spec', 'containers', ci];
-    c.command?.forEach((t, i) => out.push({ path: [...base, 'command', i], text: t }));
-    c.args?.forEach((t, i) => out.push({ path: [...base, 'args', i], text: t }));
-    c.env?.forEach((e, i) => {
-      if (e.value !== undefined) out.push({ path: [...base, 'env', i, 'value'], text: e.value });
-    });
-  });
-  return out;
-}
-
 /** The Kueue label that puts a Job in a LocalQueue. */
 export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
 /** The Kueue label that gives a Job's Workload a WorkloadPriorityClass. */
@@ -183,25 +171,16 @@ export const StudySpec = withRules(StudySpecFields, [
     holds: (s) => s.priorityClassName === undefined || studyQueue(s) !== undefined,
   },
   {
-    cel: '!has(self.trialTemplate.primaryContainerName) || self.trialTemplate.spec.template.spec.containers.exists(c, c.name == self.trialTemplate.primaryContainerName)',
-    message: 'primaryContainerName must name one of the template containers',
-    path: 'trialTemplate',
-    holds: (s) =>
-      s.trialTemplate.primaryContainerName === undefined ||
-      s.trialTemplate.spec.template.spec.containers.some(
-        (c) => c.name === s.trialTemplate.primaryContainerName,
-      ),
+    cel: "!has(self.queueName) || !has(self.trialTemplate.kind) || (self.trialTemplate.kind == 'Job' && self.trialTemplate.apiVersion == 'batch/v1')",
+    message: 'queueName (Kueue) works with batch/v1 Job trials only',
+    path: 'queueName',
+    holds: (s) => s.queueName === undefined || isJob(workloadType(s.trialTemplate)),
   },
 ]).superRefine((spec, ctx) => {
-  // Placeholders live in free-form Job fields the CRD cannot see into; the operator reports
-  // these on the Study's status instead.
-  const names = new Set(spec.parameters.map((p) => p.name));
-  for (const { path, text } of templateTexts(spec)) {
-    for (const expr of placeholdersIn(text)) {
-      const problem = checkPlaceholder(expr, names);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem, path });
-    }
-  }
+  // Placeholders live in free-form fields the CRD cannot see into; the operator reports these on
+  // the Study's status instead.
+  for (const { path, message } of templatePlaceholderProblems(spec.trialTemplate, spec.parameters))
+    ctx.addIssue({ code: 'custom', message, path: ['trialTemplate', ...path] });
 });
 export type StudySpec = z.output<typeof StudySpec>;
 export type StudySpecInput = z.input<typeof StudySpec>;

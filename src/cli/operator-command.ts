@@ -3,6 +3,7 @@ import { DEFAULT_COMPUTE, runOperator } from '../operator/manager.js';
 import { POD_POLICY_PROFILES, type PodPolicyProfile } from '../operator/policy/rules.js';
 import { PrometheusAllowlist } from '../operator/runtime/prometheus-allowlist.js';
 import { UserError } from './load-study.js';
+import { parseTrialKind, type TrialKind } from '../api/workload-kinds.js';
 
 const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [--metrics-port 8080]
                          [--workers 4] [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
@@ -12,12 +13,15 @@ const USAGE = `usage: kubetune operator [--kubeconfig PATH] [--namespaces a,b] [
                          [--trial-pod-policy baseline|privileged] [--trial-service-accounts default,...]
                          [--compute-workers 2] [--suggestion-budget-seconds 5] [--prune-budget-seconds 2]
                          [--prometheus-url-allowlist http://prometheus.monitoring:9090,...]
+                         [--trial-kinds batch/v1/Job,jobset.x-k8s.io/v1alpha2/JobSet,example.com/v1/Widget=widgets]
 
 Runs the operator: watches Studies and drives their Trials as Jobs. Uses in-cluster credentials
 when run in a pod, otherwise --kubeconfig or $KUBECONFIG. A Study whose trial pod template breaks
 the trial pod policy (default: Pod Security baseline, no nodeName, ServiceAccount "default" only;
 "*" allows any ServiceAccount) fails with InvalidSpec; see docs/security.md.
 
+--trial-kinds lists the kinds trials may be, as apiVersion/Kind[=resource] (default batch/v1/Job);
+the operator watches them and needs RBAC to create, list, watch and delete them.
 --request-timeout-seconds bounds every API call except watches and log streams.
 --max-event-loop-lag-seconds fails /healthz while the event loop has stalled for longer than
 this within the last 10 to 20 s.`;
@@ -71,6 +75,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
         default: process.env['KUBETUNE_PROMETHEUS_URL_ALLOWLIST'] ?? '',
       },
       'prune-budget-seconds': { type: 'string', default: String(DEFAULT_COMPUTE.pruneBudgetMs / 1000) },
+      'trial-kinds': { type: 'string', default: 'batch/v1/Job' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -100,6 +105,18 @@ export async function operatorCommand(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UserError(`--prometheus-url-allowlist: ${(err as Error).message}`);
   }
+  let trialKinds: TrialKind[];
+  try {
+    trialKinds = values['trial-kinds']
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(parseTrialKind);
+  } catch (err) {
+    throw new UserError(`--trial-kinds: ${(err as Error).message}`);
+  }
+  if (trialKinds.length === 0)
+    throw new UserError('--trial-kinds must name at least one kind, e.g. batch/v1/Job');
   const compute = {
     workers: int('compute-workers', values['compute-workers'], 1) as number,
     suggestBudgetMs: seconds('suggestion-budget-seconds', values['suggestion-budget-seconds']) * 1000,
@@ -120,6 +137,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
         .map((s) => s.trim())
         .filter(Boolean),
       prometheusUrlAllowlist,
+      trialKinds,
       metricsPort: int('metrics-port', values['metrics-port'], 0) as number,
       metricsHost: values['metrics-host'],
       workers: int('workers', values.workers, 1) as number,

@@ -11,6 +11,7 @@ import { writeResults, type StudyResults } from '../local/results.js';
 import { writeReport } from '../report/local-report.js';
 import { guardTrials, signalExitCode } from '../local/shutdown.js';
 import { loadStudy, UserError } from './load-study.js';
+import { isJob, typeName, workloadType } from '../api/workload-kinds.js';
 
 const USAGE = `usage: kubetune run STUDY.yaml [--output DIR] [--parallelism N] [--max-trials N] [--count-pruned-in-best]
                     [--gpus LIST|none] [--trials-per-gpu N]
@@ -52,6 +53,12 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
   const { manifest, yaml11 } = loadStudy(positionals[0] as string);
   // The run goes ahead with kubetune's reading; the same file would mean something else in a cluster.
   for (const w of yaml11) console.error(`warning: ${w}`);
+  const type = workloadType(manifest.spec.trialTemplate);
+  // One local process stands for one pod; a JobSet's or TrainJob's pods need a cluster.
+  if (!isJob(type))
+    throw new UserError(
+      `kubetune run runs batch/v1 Job trial templates only; this Study's trials are ${typeName(type)}: run it with the operator`,
+    );
   const spec = { ...manifest.spec };
   const positiveInt = (flag: string, raw: string | undefined): number | undefined => {
     if (raw === undefined) return undefined;

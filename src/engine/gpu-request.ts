@@ -1,4 +1,14 @@
 import type { TrialTemplate } from '../api/trial-template.js';
+import {
+  asList,
+  asObj,
+  JOBSET,
+  podSpecOf,
+  podTemplates,
+  sameType,
+  workloadType,
+  type WorkloadType,
+} from '../api/workload-kinds.js';
 
 /** Device-plugin GPU resources: `nvidia.com/gpu`, `amd.com/gpu`, … and NVIDIA MIG slices. */
 function isGpuResource(name: string): boolean {
@@ -52,28 +62,23 @@ function containerGpus(c: ResourceContainer): number {
 
 /** The GPU resources a trial's containers ask for (`nvidia.com/gpu`, `amd.com/gpu`, …), sorted. */
 export function gpuResources(template: TrialTemplate): string[] {
-  const pod = template.spec.template.spec as {
-    containers: ResourceContainer[];
-    initContainers?: ResourceContainer[];
-  };
   const names = new Set<string>();
-  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
-    for (const [name, q] of Object.entries({ ...c.resources?.requests, ...c.resources?.limits }))
-      if (isGpuResource(name) && quantityCount(q) > 0) names.add(name);
+  for (const t of podTemplates(workloadType(template), template.spec)) {
+    const pod = podSpecOf(t) as { containers?: ResourceContainer[]; initContainers?: ResourceContainer[] };
+    for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+      for (const [name, q] of Object.entries({ ...c.resources?.requests, ...c.resources?.limits }))
+        if (isGpuResource(name) && quantityCount(q) > 0) names.add(name);
+    }
   }
   return [...names].sort();
 }
 
 /**
- * GPUs one trial pod holds, computed as the scheduler computes a pod's effective request: the
- * larger of the app containers' sum and the peak of the init containers, which run one at a time.
+ * GPUs one pod holds, computed as the scheduler computes a pod's effective request: the larger
+ * of the app containers' sum and the peak of the init containers, which run one at a time.
  * Sidecars (init containers with restartPolicy Always) keep running, so they add to both.
  */
-export function gpuRequest(template: TrialTemplate): number {
-  const pod = template.spec.template.spec as {
-    containers: ResourceContainer[];
-    initContainers?: ResourceContainer[];
-  };
+function podGpus(pod: { containers?: ResourceContainer[]; initContainers?: ResourceContainer[] }): number {
   let sidecars = 0;
   let initPeak = 0;
   for (const init of pod.initContainers ?? []) {
@@ -81,6 +86,28 @@ export function gpuRequest(template: TrialTemplate): number {
     if (init.restartPolicy === 'Always') sidecars += gpus;
     else initPeak = Math.max(initPeak, sidecars + gpus);
   }
-  const apps = pod.containers.reduce((sum, c) => sum + containerGpus(c), 0);
+  const apps = (pod.containers ?? []).reduce((sum, c) => sum + containerGpus(c), 0);
   return Math.max(initPeak, apps + sidecars);
+}
+
+/** How many pods a JobSet runs from one replicated job (replicas × parallelism), when fixed in the template. */
+function podsOf(type: WorkloadType, path: (string | number)[], spec: unknown): number {
+  if (!sameType(type, JOBSET)) return 1;
+  const replicated = asObj(asList(asObj(spec)?.['replicatedJobs'])[path[2] as number]);
+  const count = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : 1);
+  return (
+    count(replicated?.['replicas']) * count(asObj(asObj(replicated?.['template'])?.['spec'])?.['parallelism'])
+  );
+}
+
+/**
+ * GPUs one trial holds: its pod's for a Job; for other kinds, the sum over the pod templates
+ * of the workload (a JobSet's times each replicated job's pods). Counts that are placeholders
+ * count as 1 here.
+ */
+export function gpuRequest(template: TrialTemplate): number {
+  const type = workloadType(template);
+  return podTemplates(type, template.spec)
+    .filter((t) => t.complete)
+    .reduce((sum, t) => sum + podGpus(podSpecOf(t)) * podsOf(type, t.path, template.spec), 0);
 }

@@ -1,11 +1,15 @@
+import type { ParameterType } from '../api/parameter.js';
 import type { TemplateContainer, TrialTemplate } from '../api/trial-template.js';
-import { substitute, type PlaceholderValues } from '../api/placeholders.js';
+import { substitute, wholePlaceholder, type PlaceholderValues } from '../api/placeholders.js';
+import { asObj, builtinKind, isStringField, podTemplates, workloadType } from '../api/workload-kinds.js';
 
 export interface TrialIdentity {
   study: string;
   name: string;
   index: number;
   params: Record<string, string>;
+  /** Parameter types: a field that is wholly `${params.NAME}` of a number parameter becomes a number. */
+  types?: Record<string, ParameterType>;
 }
 
 /** `<study>-<index>`: deterministic so that creating a trial twice collides instead of duplicating. */
@@ -13,39 +17,69 @@ export function trialName(study: string, index: number): string {
   return `${study}-${index}`;
 }
 
-function renderContainer(c: TemplateContainer, values: PlaceholderValues): TemplateContainer {
-  return {
-    ...c,
-    ...(c.command ? { command: c.command.map((t) => substitute(t, values)) } : {}),
-    ...(c.args ? { args: c.args.map((t) => substitute(t, values)) } : {}),
-    ...(c.env
-      ? { env: c.env.map((e) => (e.value === undefined ? e : { ...e, value: substitute(e.value, values) })) }
-      : {}),
-  };
+/**
+ * A whole-field placeholder keeps its value's type (outside string fields): `replicas: ${params.workers}` is a number. */
+function typedValue(expr: string, values: PlaceholderValues, types: Record<string, ParameterType>): unknown {
+  if (expr === 'trial.index') return values.trial.index;
+  const type = expr.startsWith('params.') ? types[expr.slice('params.'.length)] : undefined;
+  const text = substitute(`\${${expr}}`, values);
+  return type === 'int' || type === 'double' ? Number(text) : text;
 }
 
-/** The Job spec for one trial: placeholders in command, args and env values replaced. */
-export function renderJobSpec(template: TrialTemplate, trial: TrialIdentity): TrialTemplate['spec'] {
+interface Rendering {
+  values: PlaceholderValues;
+  types: Record<string, ParameterType>;
+}
+
+function render(value: unknown, r: Rendering, path: (string | number)[]): unknown {
+  if (typeof value === 'string') {
+    const whole = isStringField(path) ? undefined : wholePlaceholder(value);
+    return whole === undefined ? substitute(value, r.values) : typedValue(whole, r.values, r.types);
+  }
+  if (Array.isArray(value)) return value.map((v, i) => render(v, r, [...path, i]));
+  const o = asObj(value);
+  if (!o) return value;
+  // Keys stay as written: validation refuses placeholders in them.
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, render(v, r, [...path, k])]));
+}
+
+/** The template's metadata and spec for one trial, every placeholder replaced. */
+export function renderWorkload(
+  template: TrialTemplate,
+  trial: TrialIdentity,
+): Pick<TrialTemplate, 'metadata' | 'spec'> {
   const values: PlaceholderValues = {
     params: trial.params,
     trial: { name: trial.name, index: trial.index },
     study: { name: trial.study },
   };
-  const podSpec = template.spec.template.spec;
+  const r: Rendering = { values, types: trial.types ?? {} };
   return {
-    ...template.spec,
-    template: {
-      ...template.spec.template,
-      spec: { ...podSpec, containers: podSpec.containers.map((c) => renderContainer(c, values)) },
-    },
+    ...(template.metadata
+      ? { metadata: render(template.metadata, r, ['metadata']) as TrialTemplate['metadata'] }
+      : {}),
+    spec: render(template.spec, r, ['spec']) as TrialTemplate['spec'],
   };
 }
 
-/** The container whose output carries the metrics. */
-export function primaryContainer(template: TrialTemplate, jobSpec = template.spec): TemplateContainer {
-  const containers = jobSpec.template.spec.containers;
-  const wanted = template.primaryContainerName;
-  const found = wanted === undefined ? containers[0] : containers.find((c) => c.name === wanted);
+/**
+ * The container whose output carries the metrics: primaryContainerName, else the first container
+ * of the first pod template (a JobSet's first replicated job: its leader). A kind whose pods are
+ * described elsewhere (TrainJob) has only a name.
+ */
+export function primaryContainer(template: TrialTemplate, spec: unknown = template.spec): TemplateContainer {
+  const type = workloadType(template);
+  const containers = podTemplates(type, spec).flatMap(
+    (p) => (asObj(p.template['spec'])?.['containers'] as TemplateContainer[] | undefined) ?? [],
+  );
+  const wanted =
+    template.primaryContainerName ??
+    (containers.length === 0 ? builtinKind(type)?.defaultContainer : undefined);
+  const found =
+    wanted === undefined
+      ? containers[0]
+      : (containers.find((c) => c.name === wanted) ??
+        (containers.length === 0 ? { name: wanted } : undefined));
   if (!found) throw new Error(`trialTemplate has no container named ${wanted}`);
   return found;
 }

@@ -4,7 +4,7 @@ import { durationSeconds, type StudySpec } from '../api/study.js';
 import type { TrialState } from '../api/trial.js';
 import { gpuRequest, gpuResources } from '../engine/gpu-request.js';
 import { StudyEngine, type StudyOutcome } from '../engine/study-engine.js';
-import { primaryContainer, renderJobSpec, trialName } from '../engine/trial-template.js';
+import { primaryContainer, renderWorkload, trialName } from '../engine/trial-template.js';
 import { isActive } from '../engine/trial-view.js';
 import { MetricCollector } from '../metrics/collector.js';
 import { GpuAllocator } from './gpu-allocator.js';
@@ -300,13 +300,13 @@ export class LocalRunner {
   /** The command the trial template's primary container would run, with the trial's values. */
   private processSpec(trial: LocalTrial): ProcessSpec {
     const { spec, name: study, cwd } = this.opts;
-    const jobSpec = renderJobSpec(spec.trialTemplate, {
+    const { spec: rendered } = renderWorkload(spec.trialTemplate, {
       study,
       name: trial.name,
       index: trial.index,
       params: trial.formattedParams,
     });
-    return processForContainer(primaryContainer(spec.trialTemplate, jobSpec), {
+    return processForContainer(primaryContainer(spec.trialTemplate, rendered), {
       study,
       trial: trial.name,
       index: trial.index,

@@ -11,11 +11,20 @@ import {
   type TrialObject,
 } from './kube/resources.js';
 import { SupervisedInformer } from './runtime/supervised-informer.js';
+import {
+  apiGroup,
+  apiVersionOnly,
+  DEFAULT_TRIAL_KINDS,
+  isJob,
+  type TrialKind,
+} from '../api/workload-kinds.js';
 
 export interface StudyInformers {
   studies: SupervisedInformer<StudyObject>[];
   trials: SupervisedInformer<TrialObject>[];
   jobs: SupervisedInformer<V1Job>[];
+  /** Trial workloads of the configured kinds other than Job. */
+  workloads: SupervisedInformer<KubernetesObject>[];
   pods: SupervisedInformer<V1Pod>[];
 }
 
@@ -26,16 +35,22 @@ const customPath = (plural: string, { namespace }: Scope) =>
     ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}`
     : `/apis/${GROUP}/${VERSION}/${plural}`;
 
+const kindPath = (k: TrialKind, { namespace }: Scope) => {
+  const base = `/apis/${k.apiVersion}`;
+  return namespace ? `${base}/namespaces/${namespace}/${k.resource}` : `${base}/${k.resource}`;
+};
+
 /**
- * Informers on Studies, Trials, Jobs and Pods, for all namespaces or one set per watched
- * namespace. Jobs and Pods are filtered by the study label so the operator never caches the
- * rest of the cluster.
+ * Informers on Studies, Trials, Jobs, the other configured trial kinds and Pods, for all
+ * namespaces or one set per watched namespace. Workloads and Pods are filtered by the study
+ * label so the operator never caches the rest of the cluster.
  */
 export function createInformers(
   c: KubeClients,
   namespaces: string[],
   logger: Logger,
   maxSilenceMs?: number,
+  trialKinds: TrialKind[] = DEFAULT_TRIAL_KINDS,
 ): StudyInformers {
   const scopes: Scope[] = namespaces.length ? namespaces.map((namespace) => ({ namespace })) : [{}];
   const selector = LABEL_STUDY;
@@ -87,6 +102,34 @@ export function createInformers(
         selector,
       ),
     ),
+    workloads: trialKinds
+      .filter((k) => !isJob(k))
+      .flatMap((k) =>
+        scopes.map((s) => {
+          const group = apiGroup(k.apiVersion);
+          const version = apiVersionOnly(k.apiVersion);
+          return make<KubernetesObject>(
+            `${k.resource}.${group}${s.namespace ? `/${s.namespace}` : ''}`,
+            kindPath(k, s),
+            async () =>
+              (s.namespace
+                ? await c.custom.listNamespacedCustomObject({
+                    group,
+                    version,
+                    namespace: s.namespace,
+                    plural: k.resource,
+                    labelSelector: selector,
+                  })
+                : await c.custom.listCustomObjectForAllNamespaces({
+                    group,
+                    version,
+                    plural: k.resource,
+                    labelSelector: selector,
+                  })) as KubernetesListObject<KubernetesObject>,
+            selector,
+          );
+        }),
+      ),
     pods: scopes.map((s) =>
       make<V1Pod>(
         `pods${s.namespace ? `/${s.namespace}` : ''}`,

@@ -19,6 +19,7 @@ import {
 import { errorMessage } from './runtime/kube-errors.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { podPolicyRefusal } from './policy/check.js';
+import type { TrialKind } from '../api/workload-kinds.js';
 import type { PodPolicySettings } from './policy/rules.js';
 import {
   announcedDemand,
@@ -55,6 +56,8 @@ export interface OperatorOptions {
   maxConcurrentTrials?: number;
   /** GPUs all trials together may request, divided among studies by priority and weight. */
   maxGPUs?: number;
+  /** Kinds trials may be (the chart's RBAC grants exactly these); batch/v1 Job when unset. */
+  trialKinds?: TrialKind[];
   /** What trial pods may ask for; Pod Security baseline and ServiceAccount "default" when unset. */
   podPolicy?: PodPolicySettings;
   resyncMs?: number;
@@ -153,7 +156,13 @@ async function runControllers(
   setReady: (ready: boolean) => void,
 ): Promise<void> {
   const queue = new WorkQueue({ name: CONTROLLER, hooks: workQueueMetricsHooks(metrics, CONTROLLER) });
-  const informers: StudyInformers = createInformers(clients, opts.namespaces, logger);
+  const informers: StudyInformers = createInformers(
+    clients,
+    opts.namespaces,
+    logger,
+    undefined,
+    opts.trialKinds,
+  );
   const triggeredAt = new Map<string, number>();
   const enqueue = (key: string) => {
     if (!triggeredAt.has(key)) triggeredAt.set(key, Date.now());
@@ -174,10 +183,17 @@ async function runControllers(
   const labelled: { on(ev: 'add' | 'update' | 'delete', cb: typeof byLabel): void }[] = [
     ...informers.trials,
     ...informers.jobs,
+    ...informers.workloads,
     ...informers.pods,
   ];
   for (const inf of labelled) for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, byLabel);
-  const all = [...informers.studies, ...informers.trials, ...informers.jobs, ...informers.pods];
+  const all = [
+    ...informers.studies,
+    ...informers.trials,
+    ...informers.jobs,
+    ...informers.workloads,
+    ...informers.pods,
+  ];
   for (const inf of all) {
     inf.onRestart = (reason: string) => {
       metrics.informerRestarts.inc({ informer: inf.name });
@@ -222,6 +238,7 @@ async function runControllers(
     tracker,
     events,
     advisor,
+    ...(opts.trialKinds ? { trialKinds: opts.trialKinds } : {}),
     policy: (spec) => podPolicyRefusal(spec.trialTemplate, opts.podPolicy) ?? prometheusAllowlist.check(spec),
     logger,
     hooks: {

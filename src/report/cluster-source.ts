@@ -5,7 +5,7 @@ import { SearchSpace } from '../engine/search-space.js';
 import type { KubeClients } from '../operator/kube/clients.js';
 import { LABEL_STUDY, LABEL_TRIAL, type StudyObject, type TrialObject } from '../operator/kube/resources.js';
 import { createInformers } from '../operator/informers.js';
-import { gpuRequest } from '../operator/study/gpu-request.js';
+import { gpuRequest } from '../engine/gpu-request.js';
 import { trialGpuHours } from '../operator/study/study-status.js';
 import type { ReportStudy, ReportTrial } from './model.js';
 import { DASHBOARD_LOG_BYTES, type StudySource } from './source.js';

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { LocalTrial } from '../local/local-trial.js';
 import type { StudyResults } from '../local/results.js';
-import { gpuRequest } from '../operator/study/gpu-request.js';
+import { gpuRequest } from '../engine/gpu-request.js';
 import { trialGpuHours } from '../operator/study/study-status.js';
 import type { ReportStudy, ReportTrial } from './model.js';
 import { reportStudy } from './study-data.js';

@@ -140,6 +140,12 @@ const namedServiceAccounts = SERVICE_ACCOUNT_FIELDS.map((f) =>
 
 /** Variables the validations read, after the chart's `profile` and `allowedServiceAccounts`. */
 export const POLICY_VARIABLES: CelVariable[] = [
+  // Other kinds lay their pod templates out in their own ways; the operator checks those.
+  {
+    name: 'jobTemplate',
+    expression:
+      "!has(object.spec.trialTemplate.kind) || (object.spec.trialTemplate.kind == 'Job' && object.spec.trialTemplate.apiVersion == 'batch/v1')",
+  },
   { name: 'template', expression: 'object.spec.trialTemplate.spec.template' },
   { name: 'podSpec', expression: 'variables.template.spec' },
   {
@@ -168,10 +174,16 @@ const serviceAccountValidation: CelValidation = {
   reason: 'Forbidden',
 };
 
+/** Only a Job's template is checked here; variables are evaluated lazily, so others never read it. */
+const forJobs = (v: CelValidation): CelValidation => ({
+  ...v,
+  expression: `!variables.jobTemplate || (${v.expression})`,
+});
+
 /** One validation per rule, named by the rule id the operator reports (PodPolicyViolation.rule). */
 export const POLICY_VALIDATIONS: { rule: string; validation: CelValidation }[] = [
-  { rule: 'service-account', validation: serviceAccountValidation },
-  ...BASELINE_RULES.map((r) => ({ rule: r.id, validation: ruleValidation(r) })),
+  { rule: 'service-account', validation: forJobs(serviceAccountValidation) },
+  ...BASELINE_RULES.map((r) => ({ rule: r.id, validation: forJobs(ruleValidation(r)) })),
 ];
 
 /** Where `npm run gen:crds` writes renderPolicyTemplate(), relative to the repository root. */

@@ -1,5 +1,13 @@
 import type { TrialTemplate } from '../../api/trial-template.js';
 import {
+  builtinKind,
+  podSpecOf,
+  podTemplates,
+  typeName,
+  workloadType,
+  type PodTemplateAt,
+} from '../../api/workload-kinds.js';
+import {
   BASELINE_RULES,
   DEFAULT_POD_POLICY,
   SERVICE_ACCOUNT_FIELDS,
@@ -105,13 +113,19 @@ function probeViolations(probe: Probe, template: Obj, pod: Obj): { path: string;
   return out;
 }
 
-function serviceAccountViolations(pod: Obj, allowed: readonly string[]): PodPolicyViolation[] {
+function serviceAccountViolations(
+  pod: Obj,
+  allowed: readonly string[],
+  base: string,
+  complete: boolean,
+): PodPolicyViolation[] {
   if (allowed.includes('*')) return [];
   const named = SERVICE_ACCOUNT_FIELDS.filter((f) => pod[f] !== undefined && pod[f] !== '');
   const why = `${SERVICE_ACCOUNT_REASON} (allowed: ${allowed.join(', ') || 'none'})`;
+  // A partial pod spec (TrainJob override) that names none leaves the runtime's in place.
   if (named.length === 0) {
-    if (allowed.includes('default')) return [];
-    const path = `${TEMPLATE_PATH}.spec.serviceAccountName`;
+    if (allowed.includes('default') || !complete) return [];
+    const path = `${base}.spec.serviceAccountName`;
     return [
       { rule: 'service-account', path, message: `${path} is unset, so the pod runs as "default": ${why}` },
     ];
@@ -119,29 +133,61 @@ function serviceAccountViolations(pod: Obj, allowed: readonly string[]): PodPoli
   return named
     .filter((f) => !allowed.includes(pod[f] as string))
     .map((f) => {
-      const path = `${TEMPLATE_PATH}.spec.${f}`;
+      const path = `${base}.spec.${f}`;
       return { rule: 'service-account', path, message: `${path} is ${JSON.stringify(pod[f])}: ${why}` };
     });
 }
 
-/** Every way the trial pod template breaks the policy; empty when it passes. */
-export function podPolicyViolations(
-  template: TrialTemplate,
-  settings: PodPolicySettings = DEFAULT_POD_POLICY,
-): PodPolicyViolation[] {
-  const podTemplate = template.spec.template as unknown as Obj;
-  const pod = asObj(podTemplate['spec']) ?? {};
-  const out = serviceAccountViolations(pod, settings.allowedServiceAccounts);
+/** `spec.trialTemplate.spec.template` and the like: where a found pod template is, for messages. */
+function templatePath(path: (string | number)[]): string {
+  return ['spec.trialTemplate', ...path]
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`))
+    .join('');
+}
+
+/** Every way one pod template breaks the policy. */
+function templateViolations(found: PodTemplateAt, settings: PodPolicySettings): PodPolicyViolation[] {
+  const base = templatePath(found.path);
+  // Probes address the pod spec as `spec`; a partial override is its own pod spec.
+  const podTemplate = found.complete ? found.template : { spec: found.template };
+  const pod = podSpecOf(found);
+  const out = serviceAccountViolations(pod, settings.allowedServiceAccounts, base, found.complete);
   if (settings.profile !== 'baseline') return out;
   for (const rule of BASELINE_RULES) {
     for (const probe of rule.probes) {
       for (const v of probeViolations(probe, podTemplate, pod)) {
-        const path = `${TEMPLATE_PATH}.${v.path}`;
+        const path = found.complete ? `${base}.${v.path}` : `${base}${v.path.replace(/^spec/, '')}`;
         out.push({ rule: rule.id, path, message: `${path} ${v.found}: ${rule.reason}` });
       }
     }
   }
   return out;
+}
+
+/**
+ * Every way the trial's pod templates break the policy; empty when they pass. Every pod template
+ * of the workload is checked (a JobSet's replicated jobs, a TrainJob's podSpecOverrides, and for
+ * other kinds the templates found by their shape). A kind with no pod template kubetune can find
+ * cannot be checked, so it is refused unless the policy allows anything.
+ */
+export function podPolicyViolations(
+  template: TrialTemplate,
+  settings: PodPolicySettings = DEFAULT_POD_POLICY,
+): PodPolicyViolation[] {
+  const type = workloadType(template);
+  const found = podTemplates(type, template.spec);
+  const unrestricted = settings.profile !== 'baseline' && settings.allowedServiceAccounts.includes('*');
+  if (found.length === 0 && !builtinKind(type) && !unrestricted) {
+    const path = 'spec.trialTemplate.spec';
+    return [
+      {
+        rule: 'pod-template',
+        path,
+        message: `${path}: no pod template (an object whose spec has containers) was found in this ${typeName(type)}, so its pods cannot be checked against the trial pod policy; only an operator whose policy allows anything (privileged, ServiceAccounts "*") runs such kinds`,
+      },
+    ];
+  }
+  return found.flatMap((f) => templateViolations(f, settings));
 }
 
 /** Violations spelled out in one refusal; a template with thousands must not bloat the status. */

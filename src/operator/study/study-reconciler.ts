@@ -1,4 +1,3 @@
-import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Assignment } from '../../api/parameter.js';
 import { StudySpec, API_GROUP_VERSION } from '../../api/study.js';
@@ -7,6 +6,13 @@ import { formatZodError } from '../../api/errors.js';
 import { SettingsError } from '../../engine/sampler.js';
 import { StudyEngine, type PlannedTrial, type StudyOutcome } from '../../engine/study-engine.js';
 import { trialName } from '../../engine/trial-template.js';
+import {
+  DEFAULT_TRIAL_KINDS,
+  sameType,
+  typeName,
+  workloadType,
+  type TrialKind,
+} from '../../api/workload-kinds.js';
 import type { TrialView } from '../../engine/trial-view.js';
 import { inlineAdvisor, type Advisor } from '../compute/advisor.js';
 import type { KubeClients } from '../kube/clients.js';
@@ -45,6 +51,8 @@ export interface ReconcilerDeps {
   slots?: TrialLedger;
   /** Suggestions and pruning decisions; inline unless the operator passes its worker pool. */
   advisor?: Advisor;
+  /** The kinds trials may be; batch/v1 Job when unset. */
+  trialKinds?: TrialKind[];
   /** The operator's own limits on a valid spec (trial pod policy, Prometheus allowlist): a message makes it InvalidSpec. */
   policy?(spec: StudySpec): string | undefined;
   now?(): Date;
@@ -135,10 +143,12 @@ export class StudyReconciler {
   /** One pass over the study: advance its trials, start or stop trials, write its status. */
   private async drive(ps: ParsedStudy, engine: StudyEngine, triggeredAt?: number): Promise<ReconcileResult> {
     const { namespace, name } = ps.metadata;
-    const [trialObjects, jobs, pods] = await Promise.all([
+    // parse() refused a Study whose kind is not configured, so there is one.
+    const kind = this.trialKind(ps.spec) as TrialKind;
+    const [trialObjects, workloads, pods] = await Promise.all([
       this.store.listTrials(namespace, name),
-      this.store.listJobs(namespace, name),
-      this.store.listPods(namespace, name),
+      this.store.listTrialWorkloads(namespace, name, kind),
+      this.store.listPods(namespace, name, kind),
     ]);
     let requeueAfterMs: number | undefined;
     const now = this.now();
@@ -146,6 +156,7 @@ export class StudyReconciler {
     const { entries, misfit } = this.entries(engine, trialObjects, (o) => trialGpuHours(o.status, gpus, now));
     const pass: StudyPass = {
       ps,
+      kind,
       engine,
       entries,
       now,
@@ -156,11 +167,11 @@ export class StudyReconciler {
     };
     this.deps.slots?.profile?.(objectKey(ps), shareProfile(ps.spec));
     this.syncActive(objectKey(ps), pass.entries);
-    const jobsByName = new Map<string, V1Job>(jobs.map((j) => [j.metadata?.name as string, j]));
+    const byName = new Map(workloads.map((w) => [w.metadata?.name as string, w]));
     let freed = 0;
     for (const entry of [...pass.entries]) {
       if (entry.object.metadata.deletionTimestamp) continue;
-      if (await this.trials.advance(pass, entry, jobsByName.get(entry.object.metadata.name), pods)) freed++;
+      if (await this.trials.advance(pass, entry, byName.get(entry.object.metadata.name), pods)) freed++;
     }
     const outcome = engine.outcome(
       pass.entries.map((e) => e.view),
@@ -193,7 +204,7 @@ export class StudyReconciler {
     const reason = outcome.reason === 'BudgetExhausted' ? 'BudgetExhausted' : 'StudyFinished';
     const message = `the study finished: ${outcome.message}`;
     for (const entry of pass.entries.filter((e) => !TERMINAL_TRIAL_STATES.has(e.view.state)))
-      await this.trials.end(entry, { state: 'Pruned', reason, message });
+      await this.trials.end(pass, entry, { state: 'Pruned', reason, message });
   }
 
   /** Plans and creates trials for the free slots, each holding a slot of the operator-wide cap. */
@@ -253,6 +264,18 @@ export class StudyReconciler {
     return planned;
   }
 
+  private trialKind(spec: StudySpec): TrialKind | undefined {
+    const type = workloadType(spec.trialTemplate);
+    return (this.deps.trialKinds ?? DEFAULT_TRIAL_KINDS).find((k) => sameType(k, type));
+  }
+
+  /** A kind the operator does not watch (and has no RBAC for) cannot run trials. */
+  private kindRefusal(spec: StudySpec): string | undefined {
+    if (this.trialKind(spec)) return undefined;
+    const kinds = (this.deps.trialKinds ?? DEFAULT_TRIAL_KINDS).map(typeName).join(', ');
+    return `spec.trialTemplate: ${typeName(workloadType(spec.trialTemplate))} is not one of the kinds this operator runs trials as (${kinds}); an administrator adds it with the Helm value trialKinds (--trial-kinds)`;
+  }
+
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
@@ -271,7 +294,7 @@ export class StudyReconciler {
           .join('; '),
       };
     }
-    const refused = this.deps.policy?.(result.data);
+    const refused = this.kindRefusal(result.data) ?? this.deps.policy?.(result.data);
     if (refused) return { ok: false, message: refused };
     try {
       const engine = new StudyEngine(result.data);

@@ -17,8 +17,10 @@ import { objectKey, type ParsedStudy, type TrialObject } from '../kube/resources
 import type { EventRecorder } from '../events.js';
 import { errorMessage } from '../runtime/kube-errors.js';
 import { finalFromLogs, finalFromStatus } from '../trials/final-metrics.js';
-import { buildTrialJob } from '../trials/job-builder.js';
+import { isJob, type TrialKind } from '../../api/workload-kinds.js';
+import { buildTrialWorkload, type TrialWorkload } from '../trials/job-builder.js';
 import { observeJob, type JobObservation } from '../trials/job-observation.js';
+import { hasEnded, metricsPods, observeWorkload, trialPods } from '../trials/workload-observation.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
 import { PruneJudge } from './prune-judge.js';
 import type { QueueReasons } from './queued-trials.js';
@@ -40,6 +42,8 @@ export interface StudyPass {
   now: Date;
   log: Logger;
   requeueIn(ms: number): void;
+  /** What the study's trials are (a configured trial kind). */
+  kind: TrialKind;
   /** Why queued trials wait, from Kueue's Workloads (listed at most once per pass). */
   queue: QueueReasons;
   /** The first problem this pass met that retrying cannot fix; shown on the Study. */
@@ -75,21 +79,21 @@ export class TrialLifecycle {
   constructor(private readonly deps: TrialLifecycleDeps) {}
 
   /** Moves a trial along; true when it reached a terminal state in this call. */
-  async advance(pass: StudyPass, entry: TrialEntry, job: V1Job | undefined, pods: V1Pod[]): Promise<boolean> {
+  async advance(
+    pass: StudyPass,
+    entry: TrialEntry,
+    workload: TrialWorkload | undefined,
+    pods: V1Pod[],
+  ): Promise<boolean> {
     if (TERMINAL_TRIAL_STATES.has(entry.view.state)) {
-      await this.settleTerminal(entry, job);
+      await this.settleTerminal(pass, entry, workload);
       return false;
     }
-    if (!job || job.metadata?.deletionTimestamp) return this.withoutJob(pass, entry, job);
-    const obs = observeJob(
-      job,
-      pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === job.metadata?.uid)),
-      primaryContainer(pass.ps.spec.trialTemplate).name,
-      pass.now,
-    );
+    if (!workload || workload.metadata?.deletionTimestamp) return this.withoutJob(pass, entry, workload);
+    const obs = observe(pass, entry.object.metadata.name, workload, pods);
     switch (obs.phase) {
       case 'Queued':
-        return this.queued(pass, entry, job);
+        return this.queued(pass, entry, workload as V1Job);
       case 'Pending':
         return this.pending(pass, entry, obs);
       case 'Running':
@@ -97,29 +101,32 @@ export class TrialLifecycle {
       case 'Succeeded':
         return this.succeeded(pass, entry, obs.pod);
       case 'Failed':
-        await this.end(entry, { state: 'Failed', reason: obs.reason, message: obs.message });
+        await this.end(pass, entry, { state: 'Failed', reason: obs.reason, message: obs.message });
         return true;
     }
   }
 
   /**
-   * Creates the trial's Job; true when the apiserver rejected it (quota, admission, an invalid
-   * template) and the trial ended Failed/JobRejected, since retrying would be rejected again.
+   * Creates the trial's workload; true when the apiserver rejected it (quota, admission, an
+   * invalid template) and the trial ended Failed/JobRejected, since retrying would be rejected again.
    */
   async createJob(pass: StudyPass, entry: TrialEntry): Promise<boolean> {
     const trial = entry.object;
     let created: boolean;
     try {
-      created = await this.deps.store.createJob(buildTrialJob(pass.ps, trial));
+      created = await this.deps.store.createWorkload(buildTrialWorkload(pass.ps, trial), pass.kind);
     } catch (err) {
       if (httpStatus(err) === undefined || isTransient(err)) throw err;
-      const message = `the apiserver rejected the trial's Job: ${errorMessage(err)}`;
-      await this.end(entry, { state: 'Failed', reason: 'JobRejected', message });
+      const message = `the apiserver rejected the trial's ${pass.kind.kind}: ${errorMessage(err)}`;
+      await this.end(pass, entry, { state: 'Failed', reason: 'JobRejected', message });
       pass.problem ??= new StudyProblem('JobRejected', `trial ${trial.metadata.name}: ${message}`);
       return true;
     }
     if (created)
-      pass.log.info({ trial: trial.metadata.name, params: trial.spec.parameters }, 'trial job created');
+      pass.log.info(
+        { trial: trial.metadata.name, kind: pass.kind.kind, params: trial.spec.parameters },
+        'trial workload created',
+      );
     // Recorded so that a Job that later disappears is known to have existed (see withoutJob).
     await this.patch(entry, { jobName: trial.metadata.name });
     return false;
@@ -131,8 +138,8 @@ export class TrialLifecycle {
     this.pruning.forget(trialKey);
   }
 
-  /** Records a terminal state first, then stops the Job: a crash in between leaves a terminal trial whose Job the next reconcile deletes. */
-  async end(entry: TrialEntry, status: Ending): Promise<void> {
+  /** Records a terminal state first, then stops the workload: a crash in between leaves a terminal trial whose workload the next reconcile deletes. */
+  async end(pass: StudyPass, entry: TrialEntry, status: Ending): Promise<void> {
     const trial = entry.object;
     const full: Partial<TrialStatus> = {
       ...status,
@@ -158,7 +165,7 @@ export class TrialLifecycle {
       intermediate: full.intermediate ?? entry.view.intermediate,
     };
     if (status.state === 'Succeeded') return;
-    await this.deps.store.deleteJob(trial.metadata.namespace, trial.metadata.name);
+    await this.deps.store.deleteWorkload(trial.metadata.namespace, trial.metadata.name, pass.kind);
     const warn = status.state === 'Failed' || status.state === 'MetricsUnavailable';
     this.deps.events.emit(
       trial,
@@ -168,10 +175,14 @@ export class TrialLifecycle {
     );
   }
 
-  private async settleTerminal(entry: TrialEntry, job: V1Job | undefined): Promise<void> {
+  private async settleTerminal(pass: StudyPass, entry: TrialEntry, workload: TrialWorkload | undefined) {
     this.forget(objectKey(entry.object));
-    if (job && !isFinished(job) && !job.metadata?.deletionTimestamp)
-      await this.deps.store.deleteJob(entry.object.metadata.namespace, job.metadata?.name as string);
+    if (workload && !hasEnded(pass.ps.spec.trialTemplate, workload) && !workload.metadata?.deletionTimestamp)
+      await this.deps.store.deleteWorkload(
+        entry.object.metadata.namespace,
+        workload.metadata?.name as string,
+        pass.kind,
+      );
   }
 
   /**
@@ -180,13 +191,17 @@ export class TrialLifecycle {
    * trial twice, so a lost Job ends the trial. The Job list is a live (quorum) read, so a Job
    * this operator just created is never missing from it.
    */
-  private async withoutJob(pass: StudyPass, entry: TrialEntry, job: V1Job | undefined): Promise<boolean> {
-    if (!job && !entry.object.status?.jobName) return this.createJob(pass, entry);
+  private async withoutJob(
+    pass: StudyPass,
+    entry: TrialEntry,
+    workload: TrialWorkload | undefined,
+  ): Promise<boolean> {
+    if (!workload && !entry.object.status?.jobName) return this.createJob(pass, entry);
     const name = entry.object.status?.jobName ?? entry.object.metadata.name;
-    await this.end(entry, {
+    await this.end(pass, entry, {
       state: 'Failed',
       reason: 'JobDeleted',
-      message: `Job ${name} was deleted before the trial finished (by a user or its ttlSecondsAfterFinished); the trial is not run again`,
+      message: `${pass.kind.kind} ${name} was deleted before the trial finished (by a user or its ttlSecondsAfterFinished); the trial is not run again`,
     });
     return true;
   }
@@ -244,7 +259,7 @@ export class TrialLifecycle {
       pass.requeueIn(timeout * 1000 - waited);
       return false;
     }
-    await this.end(entry, {
+    await this.end(pass, entry, {
       state: 'Failed',
       reason: obs.unschedulable ? 'Unschedulable' : 'PendingTimeout',
       message: `not running after ${timeout}s${obs.unschedulable ? `: ${obs.unschedulable}` : ''}`,
@@ -264,7 +279,7 @@ export class TrialLifecycle {
     if (timeout !== undefined) {
       const ran = (obs.finishedAt ?? pass.now).getTime() - obs.startedAt.getTime();
       if (ran >= timeout * 1000) {
-        await this.end(entry, {
+        await this.end(pass, entry, {
           state: 'Failed',
           reason: 'Timeout',
           message: `ran longer than trialTimeoutSeconds (${timeout}s)`,
@@ -305,7 +320,7 @@ export class TrialLifecycle {
       pass.entries.map((e) => e.view),
     );
     if (!decision.prune) return false;
-    await this.end(entry, {
+    await this.end(pass, entry, {
       state: 'Pruned',
       reason: 'Pruned',
       message: decision.reason,
@@ -318,14 +333,14 @@ export class TrialLifecycle {
     const { result, intermediate } = await this.finalValues(pass, entry.object, pod);
     const curve = intermediate ? { intermediate } : {};
     if (result.ok) {
-      await this.end(entry, {
+      await this.end(pass, entry, {
         state: 'Succeeded',
         objective: result.objective,
         metrics: result.metrics,
         ...curve,
       });
     } else {
-      await this.end(entry, {
+      await this.end(pass, entry, {
         state: result.reason === 'MetricsUnavailable' ? 'MetricsUnavailable' : 'Failed',
         reason: result.reason,
         message: result.message,
@@ -392,8 +407,20 @@ export class TrialLifecycle {
   }
 }
 
-function isFinished(job: V1Job): boolean {
-  return (job.status?.conditions ?? []).some(
-    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
+/**
+ * Where the trial's workload stands. A Job is judged by the Job controller's conditions and its
+ * own pods (those it owns, narrowed by metrics.podSelector); any other kind by its conditions
+ * and the pods labelled with the trial.
+ */
+function observe(pass: StudyPass, trial: string, workload: TrialWorkload, pods: V1Pod[]): JobObservation {
+  const template = pass.ps.spec.trialTemplate;
+  const container = primaryContainer(template).name;
+  const selector = pass.ps.spec.metrics.podSelector;
+  if (isJob(pass.kind)) {
+    const uid = workload.metadata?.uid;
+    const owned = pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === uid));
+    return observeJob(workload as V1Job, metricsPods(template, trial, owned, selector), container, pass.now);
+  }
+  const mine = trialPods(template, trial, pods);
+  return observeWorkload(template, workload, mine, metricsPods(template, trial, mine, selector), container);
 }

@@ -4,6 +4,16 @@ import type { TrialStatus } from '../../api/trial.js';
 import type { KubeClients } from '../kube/clients.js';
 import { KUEUE_GROUP, KUEUE_VERSION, type KueueWorkload } from './queued-trials.js';
 import { MERGE_PATCH } from '../kube/clients.js';
+import {
+  apiGroup,
+  apiVersionOnly,
+  isJob,
+  JOBSET_NAME_LABEL,
+  sameType,
+  TRAINJOB,
+  type TrialKind,
+} from '../../api/workload-kinds.js';
+import type { TrialWorkload } from '../trials/job-builder.js';
 import { isAlreadyExists, isNotFound } from '../runtime/kube-errors.js';
 import {
   GROUP,
@@ -14,6 +24,12 @@ import {
   type StudyObject,
   type TrialObject,
 } from '../kube/resources.js';
+
+const customPath = (kind: TrialKind) => ({
+  group: apiGroup(kind.apiVersion),
+  version: apiVersionOnly(kind.apiVersion),
+  plural: kind.resource,
+});
 
 /**
  * The API calls a study reconcile makes, in one place. Trials, Jobs and Pods are listed live
@@ -49,14 +65,30 @@ export class TrialStore {
     return list.items;
   }
 
-  async listJobs(namespace: string, study: string): Promise<V1Job[]> {
-    return (await this.c.batch.listNamespacedJob({ namespace, labelSelector: `${LABEL_STUDY}=${study}` }))
-      .items;
+  /** The study's trial workloads, of the kind its template names. */
+  async listTrialWorkloads(namespace: string, study: string, kind: TrialKind): Promise<TrialWorkload[]> {
+    const labelSelector = `${LABEL_STUDY}=${study}`;
+    if (isJob(kind)) return (await this.c.batch.listNamespacedJob({ namespace, labelSelector })).items;
+    const list = (await this.c.custom.listNamespacedCustomObject({
+      ...customPath(kind),
+      namespace,
+      labelSelector,
+    })) as { items: TrialWorkload[] };
+    return list.items;
   }
 
-  async listPods(namespace: string, study: string): Promise<V1Pod[]> {
-    return (await this.c.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_STUDY}=${study}` }))
-      .items;
+  /**
+   * The study's pods; a TrainJob's pods come from its runtime without kubetune's labels, so for
+   * those the JobSet-made pods of the namespace are listed too.
+   */
+  async listPods(namespace: string, study: string, kind?: TrialKind): Promise<V1Pod[]> {
+    const selectors = [`${LABEL_STUDY}=${study}`];
+    if (kind && sameType(kind, TRAINJOB)) selectors.push(JOBSET_NAME_LABEL);
+    const lists = await Promise.all(
+      selectors.map((labelSelector) => this.c.core.listNamespacedPod({ namespace, labelSelector })),
+    );
+    const byUid = new Map(lists.flatMap((l) => l.items).map((p) => [p.metadata?.uid, p]));
+    return [...byUid.values()];
   }
 
   /** Creates the Trial, or returns the one a previous (crashed) reconcile already created. */
@@ -98,9 +130,13 @@ export class TrialStore {
     }
   }
 
-  async createJob(job: V1Job): Promise<boolean> {
+  /** Creates the trial's workload; false when it exists already (created before a restart). */
+  async createWorkload(workload: TrialWorkload, kind: TrialKind): Promise<boolean> {
+    const namespace = workload.metadata?.namespace as string;
     try {
-      await this.c.batch.createNamespacedJob({ namespace: job.metadata?.namespace as string, body: job });
+      if (isJob(kind)) await this.c.batch.createNamespacedJob({ namespace, body: workload as V1Job });
+      else
+        await this.c.custom.createNamespacedCustomObject({ ...customPath(kind), namespace, body: workload });
       return true;
     } catch (err) {
       if (isAlreadyExists(err)) return false;
@@ -108,9 +144,18 @@ export class TrialStore {
     }
   }
 
-  async deleteJob(namespace: string, name: string): Promise<void> {
+  /** Deletes the whole workload: Foreground, so its Jobs and pods are gone before it is. */
+  async deleteWorkload(namespace: string, name: string, kind: TrialKind): Promise<void> {
+    const propagationPolicy = 'Foreground';
     try {
-      await this.c.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Foreground' });
+      if (isJob(kind)) await this.c.batch.deleteNamespacedJob({ namespace, name, propagationPolicy });
+      else
+        await this.c.custom.deleteNamespacedCustomObject({
+          ...customPath(kind),
+          namespace,
+          name,
+          propagationPolicy,
+        });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -1,6 +1,16 @@
-import type { V1Job, V1OwnerReference } from '@kubernetes/client-node';
+import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL, studyQueue } from '../../api/study.js';
-import { primaryContainer, renderJobSpec } from '../../engine/trial-template.js';
+import { primaryContainer, renderWorkload } from '../../engine/trial-template.js';
+import {
+  asList,
+  asObj,
+  isJob,
+  podSpecOf,
+  podTemplates,
+  sameType,
+  TRAINJOB,
+  workloadType,
+} from '../../api/workload-kinds.js';
 import {
   LABEL_STUDY,
   LABEL_TRIAL,
@@ -42,59 +52,73 @@ function kueueFields(study: ParsedStudy): { labels: Record<string, string>; susp
   };
 }
 
-/**
- * The trial's Job: the study's template with parameters substituted, labelled so Jobs and Pods
- * can be listed per study, owned by the Trial so deleting a Study cascades down to its pods.
- */
-export function buildTrialJob(study: ParsedStudy, trial: TrialObject): V1Job {
+/** A trial's workload as the operator handles it: a Job, a JobSet, or any other kind. */
+export interface TrialWorkload {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+  spec?: unknown;
+  status?: unknown;
+}
+
+type Obj = Record<string, unknown>;
+
+/** The trial's identity in every pod of the workload, and in the primary container's env. */
+function stampPodTemplates(study: ParsedStudy, trial: TrialObject, spec: unknown): void {
   const template = study.spec.trialTemplate;
-  const spec = renderJobSpec(template, {
+  const type = workloadType(template);
+  const labels = trialLabels(study.metadata.name, trial.metadata.name, trial.spec.index);
+  const primary = primaryContainer(template, spec).name;
+  const env = [
+    { name: 'KUBETUNE_STUDY', value: study.metadata.name },
+    { name: 'KUBETUNE_TRIAL', value: trial.metadata.name },
+    { name: 'KUBETUNE_TRIAL_INDEX', value: String(trial.spec.index) },
+  ];
+  for (const pod of podTemplates(type, spec).filter((p) => p.complete)) {
+    const meta = (asObj(pod.template['metadata']) ?? {}) as { labels?: Record<string, string> };
+    pod.template['metadata'] = { ...meta, labels: { ...(meta.labels ?? {}), ...labels } };
+    const podSpec = podSpecOf(pod);
+    // A trial is one attempt unless the template asks for retries.
+    if (isJob(type)) pod.template['spec'] = { restartPolicy: 'Never', ...podSpec };
+    const target = asObj(pod.template['spec']) as Obj;
+    target['containers'] = asList(target['containers']).map((c) => {
+      const container = asObj(c) as { name?: string; env?: unknown[] };
+      return container.name === primary ? { ...container, env: [...(container.env ?? []), ...env] } : c;
+    });
+  }
+}
+
+/**
+ * The trial's workload: the study's template with placeholders substituted, labelled so that
+ * workloads and pods can be listed per study, owned by the Trial so that deleting a Study
+ * cascades down to its pods. Named like the Trial, so creating it twice collides.
+ */
+export function buildTrialWorkload(study: ParsedStudy, trial: TrialObject): TrialWorkload {
+  const template = study.spec.trialTemplate;
+  const type = workloadType(template);
+  const rendered = renderWorkload(template, {
     study: study.metadata.name,
     name: trial.metadata.name,
     index: trial.spec.index,
     params: trial.spec.parameters,
+    types: Object.fromEntries(study.spec.parameters.map((p) => [p.name, p.type])),
   });
+  const spec = rendered.spec as Obj;
+  stampPodTemplates(study, trial, spec);
   const labels = trialLabels(study.metadata.name, trial.metadata.name, trial.spec.index);
-  const podMeta = (spec.template.metadata ?? {}) as {
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  const primary = primaryContainer(template, spec).name;
-  const containers = spec.template.spec.containers.map((c) =>
-    c.name === primary
-      ? {
-          ...c,
-          env: [
-            ...(c.env ?? []),
-            { name: 'KUBETUNE_STUDY', value: study.metadata.name },
-            { name: 'KUBETUNE_TRIAL', value: trial.metadata.name },
-            { name: 'KUBETUNE_TRIAL_INDEX', value: String(trial.spec.index) },
-          ],
-        }
-      : c,
-  );
-  const podSpec = spec.template.spec as Record<string, unknown>;
-  const kueue = kueueFields(study);
+  const kueue = isJob(type) ? kueueFields(study) : { labels: {} };
+  // A TrainJob's pods come from its runtime; its spec.labels reach the JobSet and Jobs it makes.
+  if (sameType(type, TRAINJOB)) spec['labels'] = { ...((asObj(spec['labels']) ?? {}) as Obj), ...labels };
   return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
+    apiVersion: type.apiVersion,
+    kind: type.kind,
     metadata: {
       name: trial.metadata.name,
       namespace: trial.metadata.namespace,
-      labels: { ...(template.metadata?.labels ?? {}), ...kueue.labels, ...labels },
-      annotations: template.metadata?.annotations ?? {},
+      labels: { ...(rendered.metadata?.labels ?? {}), ...kueue.labels, ...labels },
+      annotations: rendered.metadata?.annotations ?? {},
       ownerReferences: [ownerReference(trial)],
     },
-    spec: {
-      // A trial is one attempt unless the template asks for retries.
-      backoffLimit: 0,
-      ...(spec as Record<string, unknown>),
-      ...(kueue.suspend ? { suspend: true } : {}),
-      template: {
-        ...spec.template,
-        metadata: { ...podMeta, labels: { ...(podMeta.labels ?? {}), ...labels } },
-        spec: { restartPolicy: 'Never', ...podSpec, containers },
-      },
-    } as V1Job['spec'],
+    spec: isJob(type) ? { backoffLimit: 0, ...spec, ...(kueue.suspend ? { suspend: true } : {}) } : spec,
   };
 }

@@ -13,7 +13,7 @@ function errorsOf(input: unknown): string[] {
 
 function withParam(param: Record<string, unknown>) {
   const input = specInput({ parameters: [param] as never });
-  (input.trialTemplate.spec.template.spec.containers[0] as { args: string[] }).args = ['${trial.name}'];
+  (input.trialTemplate.spec.template!.spec.containers[0] as { args: string[] }).args = ['${trial.name}'];
   return input;
 }
 
@@ -59,7 +59,7 @@ describe('Study spec schema', () => {
 
   it('rejects a substitution naming an unknown parameter, with the path of the argument', () => {
     const input = specInput();
-    (input.trialTemplate.spec.template.spec.containers[0] as { args: string[] }).args = [
+    (input.trialTemplate.spec.template!.spec.containers[0] as { args: string[] }).args = [
       '--lr',
       '${params.lr}',
     ];

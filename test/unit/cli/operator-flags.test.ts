@@ -27,4 +27,15 @@ describe('operator flags for the compute pool and the Prometheus allowlist', () 
     await refused(['--prune-budget-seconds', 'soon'], /^--prune-budget-seconds must be a number of seconds/);
     await refused(['--compute-workers', '0'], /^--compute-workers must be a whole number >= 1, got "0"$/);
   });
+
+  it('refuses a trial kind that is not apiVersion/Kind[=resource], naming it', async () => {
+    await refused(
+      ['--trial-kinds', 'batch/v1/Job,jobset'],
+      /^--trial-kinds: "jobset" is not apiVersion\/Kind\[=resource\], e\.g\. jobset\.x-k8s\.io\/v1alpha2\/JobSet$/,
+    );
+    await refused(
+      ['--trial-kinds', 'example.com/v1/Widget=Widgets'],
+      /the resource must be a lowercase plural name/,
+    );
+  });
 });

@@ -129,9 +129,60 @@ describe('helm chart deploy/helm/kubetune', () => {
         '--compute-workers=2',
         '--suggestion-budget-seconds=5',
         '--prune-budget-seconds=2',
+        '--trial-kinds=batch/v1/Job=jobs',
         '--trial-pod-policy=baseline',
         '--trial-service-accounts=default',
       ]);
+    });
+  });
+
+  describe('trialKinds', () => {
+    const objs = renderChart([
+      'trialKinds[0].apiVersion=jobset.x-k8s.io/v1alpha2',
+      'trialKinds[0].kind=JobSet',
+      'trialKinds[1].apiVersion=example.com/v1',
+      'trialKinds[1].kind=Gadget',
+      'trialKinds[1].resource=gadgetries',
+    ]);
+
+    it('grants exactly the configured kinds (and no longer Jobs), and passes them to the operator', () => {
+      const workloadRules = ruleTriples(rulesOf(findObject(objs, 'ClusterRole'))).filter((t) =>
+        /jobs|jobsets|gadgetries/.test(t),
+      );
+      assert.deepEqual(
+        workloadRules,
+        triples([
+          {
+            group: 'jobset.x-k8s.io',
+            resource: 'jobsets',
+            verbs: ['get', 'list', 'watch', 'create', 'delete'],
+          },
+          {
+            group: 'example.com',
+            resource: 'gadgetries',
+            verbs: ['get', 'list', 'watch', 'create', 'delete'],
+          },
+        ]),
+      );
+      assert.ok(
+        operatorContainer(objs).args.includes(
+          '--trial-kinds=jobset.x-k8s.io/v1alpha2/JobSet=jobsets,example.com/v1/Gadget=gadgetries',
+        ),
+      );
+    });
+
+    it('refuses a kind that is not a Kind name', () => {
+      const res = helm([
+        'template',
+        'kt',
+        chartDir,
+        '--set',
+        'trialKinds[0].apiVersion=v1',
+        '--set',
+        'trialKinds[0].kind=pod',
+      ]);
+      assert.notEqual(res.code, 0);
+      assert.match(res.stderr, /trialKinds/);
     });
   });
 

@@ -9,7 +9,7 @@ import { makeClients } from '../../../src/operator/kube/clients.js';
 import type { ParsedStudy } from '../../../src/operator/kube/resources.js';
 import { createEventRecorder } from '../../../src/operator/events.js';
 import { StudyReconciler } from '../../../src/operator/study/study-reconciler.js';
-import { buildTrialJob } from '../../../src/operator/trials/job-builder.js';
+import { buildTrialWorkload } from '../../../src/operator/trials/job-builder.js';
 import { TrialMetricsTracker } from '../../../src/operator/trials/metrics-tracker.js';
 import { spec } from '../../support/specs.js';
 import { startFakeApi, type FakeApi } from './support/fake-api.js';
@@ -189,12 +189,12 @@ describe('queued trials (Kueue) at the reconciler seam', () => {
       ...queuedStudy(),
       spec: spec({ queueName: 'team-a', priorityClassName: 'low' }),
     } as ParsedStudy;
-    const job = buildTrialJob(ps, trialObject(0));
+    const job = buildTrialWorkload(ps, trialObject(0)) as V1Job;
     assert.equal(job.spec?.suspend, true);
     assert.equal(job.metadata?.labels?.[QUEUE], 'team-a');
     assert.equal(job.metadata?.labels?.['kueue.x-k8s.io/priority-class'], 'low');
 
-    const plain = buildTrialJob({ ...ps, spec: spec() } as ParsedStudy, trialObject(0));
+    const plain = buildTrialWorkload({ ...ps, spec: spec() } as ParsedStudy, trialObject(0)) as V1Job;
     assert.equal(plain.spec?.suspend, undefined);
     assert.equal(plain.metadata?.labels?.[QUEUE], undefined);
   });

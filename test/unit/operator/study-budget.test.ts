@@ -21,7 +21,7 @@ const ago = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();
 
 function gpuStudy(gpus: number, budget: Record<string, unknown>, startedAgo = 600): StudyObject {
   const input = specInput({ maxTrials: 50, parallelism: 1, budget } as never);
-  const container = input.trialTemplate.spec.template.spec.containers[0] as Record<string, unknown>;
+  const container = input.trialTemplate.spec.template!.spec.containers[0] as Record<string, unknown>;
   container['resources'] = { limits: { 'nvidia.com/gpu': String(gpus) } };
   return {
     apiVersion: 'kubetune.io/v1alpha1',

@@ -4,7 +4,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { compareTimestamps, splitTimestamp } from '../../../src/operator/kube/pod-logs.js';
 import type { ParsedStudy, TrialObject } from '../../../src/operator/kube/resources.js';
 import { finalFromStatus } from '../../../src/operator/trials/final-metrics.js';
-import { buildTrialJob } from '../../../src/operator/trials/job-builder.js';
+import { buildTrialWorkload } from '../../../src/operator/trials/job-builder.js';
 import { observeJob } from '../../../src/operator/trials/job-observation.js';
 import { mergeConditions } from '../../../src/operator/study/study-status.js';
 import { spec } from '../../support/specs.js';
@@ -46,7 +46,7 @@ const trial: TrialObject = {
 };
 
 describe('trial Job', () => {
-  const job = buildTrialJob(study, trial);
+  const job = buildTrialWorkload(study, trial) as V1Job;
 
   it('substitutes parameters, keeps GPU requests and user fields, and is owned by the trial', () => {
     const c = job.spec!.template.spec!.containers[0]!;

@@ -79,9 +79,12 @@ the trial pods' business, mounted by the kubelet.
 - apiGroups: [kubetune.io]
   resources: [trials/status]
   verbs: [patch]
-- apiGroups: [batch]
-  resources: [jobs]
+{{- range .Values.trialKinds }}
+# Trials as {{ .apiVersion }} {{ .kind }} (values trialKinds).
+- apiGroups: [{{ include "kubetune.apiGroup" .apiVersion | quote }}]
+  resources: [{{ include "kubetune.trialResource" . }}]
   verbs: [get, list, watch, create, delete]
+{{- end }}
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch]
@@ -95,4 +98,23 @@ the trial pods' business, mounted by the kubelet.
 - apiGroups: [kueue.x-k8s.io]
   resources: [workloads]
   verbs: [list]
+{{- end }}
+
+{{/* The API group of an apiVersion: "" for the core group (v1). */}}
+{{- define "kubetune.apiGroup" -}}
+{{- if contains "/" . }}{{ index (splitList "/" .) 0 }}{{ end }}
+{{- end }}
+
+{{/* A trial kind's resource: given, or the lowercase kind plus "s" (as the operator assumes). */}}
+{{- define "kubetune.trialResource" -}}
+{{- default (printf "%ss" (lower .kind)) .resource }}
+{{- end }}
+
+{{/* --trial-kinds: apiVersion/Kind=resource for each of values trialKinds. */}}
+{{- define "kubetune.trialKindsArg" -}}
+{{- $kinds := list }}
+{{- range .Values.trialKinds }}
+{{- $kinds = append $kinds (printf "%s/%s=%s" .apiVersion .kind (include "kubetune.trialResource" .)) }}
+{{- end }}
+{{- printf "--trial-kinds=%s" (join "," $kinds) | quote }}
 {{- end }}
