@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONDITION_PARENT_RULE, conditionProblems } from './conditions.js';
 import { freeForm, withRules, type CrossFieldRule, type TransitionRule } from './crd-meta.js';
 import { MetricsSpec } from './metrics-spec.js';
 import { ParameterSpec } from './parameter.js';
@@ -107,8 +108,18 @@ const uniqueParameterNames = {
     new Set(s.parameters.map((p) => p.name)).size === s.parameters.length,
 };
 
+/** Conditions (parameters[].when) the CRD's CEL cannot check, reported at their fields. */
+function refineConditions(s: { parameters: StudyConfigShape['parameters'] }, ctx: z.RefinementCtx): void {
+  for (const problem of conditionProblems(s.parameters))
+    ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+}
+type StudyConfigShape = z.output<z.ZodObject<typeof studyConfigShape>>;
+
 /** Everything a study needs except how to run a trial: the input of the ask/tell API. */
-export const StudyConfig = withRules(z.strictObject(studyConfigShape), [uniqueParameterNames]);
+export const StudyConfig = withRules(z.strictObject(studyConfigShape), [
+  uniqueParameterNames,
+  CONDITION_PARENT_RULE,
+]).superRefine(refineConditions);
 export type StudyConfig = z.output<typeof StudyConfig>;
 export type StudyConfigInput = z.input<typeof StudyConfig>;
 
@@ -167,6 +178,7 @@ export function studyQueue(spec: {
 
 export const StudySpec = withRules(StudySpecFields, [
   uniqueParameterNames,
+  CONDITION_PARENT_RULE,
   {
     cel: `!has(self.queueName) || !(${HAS_TEMPLATE_QUEUE}) || ${TEMPLATE_QUEUE} == self.queueName`,
     message: `queueName and trialTemplate.metadata.labels['${KUEUE_QUEUE_LABEL}'] name different queues: give the queue once`,
@@ -193,12 +205,16 @@ export const StudySpec = withRules(StudySpecFields, [
       ),
   },
 ]).superRefine((spec, ctx) => {
+  refineConditions(spec, ctx);
   // Placeholders live in free-form Job fields the CRD cannot see into; the operator reports
   // these on the Study's status instead.
-  const names = new Set(spec.parameters.map((p) => p.name));
+  const parameters = {
+    names: new Set(spec.parameters.map((p) => p.name)),
+    conditional: new Set(spec.parameters.filter((p) => p.when).map((p) => p.name)),
+  };
   for (const { path, text } of templateTexts(spec)) {
     for (const expr of placeholdersIn(text)) {
-      const problem = checkPlaceholder(expr, names);
+      const problem = checkPlaceholder(expr, parameters);
       if (problem) ctx.addIssue({ code: 'custom', message: problem, path });
     }
   }

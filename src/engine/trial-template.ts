@@ -13,14 +13,27 @@ export function trialName(study: string, index: number): string {
   return `${study}-${index}`;
 }
 
+/** Substitutes every item; an item whose optional placeholder names an inactive parameter is dropped. */
+function renderList(items: readonly string[], values: PlaceholderValues): string[] {
+  return items.flatMap((t) => substitute(t, values) ?? []);
+}
+
+type EnvVar = NonNullable<TemplateContainer['env']>[number];
+
+function renderEnv(env: readonly EnvVar[], values: PlaceholderValues): EnvVar[] {
+  return env.flatMap((e) => {
+    if (e.value === undefined) return [e];
+    const value = substitute(e.value, values);
+    return value === undefined ? [] : [{ ...e, value }];
+  });
+}
+
 function renderContainer(c: TemplateContainer, values: PlaceholderValues): TemplateContainer {
   return {
     ...c,
-    ...(c.command ? { command: c.command.map((t) => substitute(t, values)) } : {}),
-    ...(c.args ? { args: c.args.map((t) => substitute(t, values)) } : {}),
-    ...(c.env
-      ? { env: c.env.map((e) => (e.value === undefined ? e : { ...e, value: substitute(e.value, values) })) }
-      : {}),
+    ...(c.command ? { command: renderList(c.command, values) } : {}),
+    ...(c.args ? { args: renderList(c.args, values) } : {}),
+    ...(c.env ? { env: renderEnv(c.env, values) } : {}),
   };
 }
 
