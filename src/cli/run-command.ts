@@ -1,23 +1,51 @@
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StudySpec } from '../api/study.js';
 import { TRIAL_STATES, type TrialState } from '../api/trial.js';
 import { LocalRunner, type LocalRunResult } from '../local/local-runner.js';
 import type { LocalTrial } from '../local/local-trial.js';
+import { Journal, readJournal } from '../local/journal.js';
 import { progressReporter } from '../local/progress.js';
+import { killLeftovers, replayJournal, type ResumeState } from '../local/resume.js';
 import { writeResults } from '../local/results.js';
 import { guardTrials, signalExitCode } from '../local/shutdown.js';
 import { loadStudy, UserError } from './load-study.js';
 
 const USAGE = `usage: kubetune run STUDY.yaml [--output DIR] [--parallelism N] [--max-trials N] [--count-pruned-in-best]
+       kubetune run --resume DIR
 
-Runs the study's trials as local processes on this machine.`;
+Runs the study's trials as local processes on this machine, recording every decision in
+DIR/journal.jsonl. --resume continues the run recorded in DIR after a crash or an interrupt:
+finished trials are kept, unfinished ones run again with the same index and parameters.`;
 
 interface RunArgs {
   name: string;
   spec: StudySpec;
   outputDir: string;
+  cwd: string;
   countPrunedInBest: boolean;
+  resume?: ResumeState;
+}
+
+/** A journal that is missing, unreadable or in the way is the user's to fix: no stack trace. */
+function asUserError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+}
+
+/** The run recorded in `dir`, to continue exactly as it was started. */
+function resumeArgs(dir: string, rest: { positionals: string[]; overrides: string[] }): RunArgs {
+  if (rest.positionals.length > 0 || rest.overrides.length > 0)
+    throw new UserError(
+      `--resume continues the run recorded in ${dir} with its own study and settings; drop ${[...rest.positionals, ...rest.overrides.map((o) => `--${o}`)].join(', ')}`,
+    );
+  const outputDir = resolve(dir);
+  const state = asUserError(() => replayJournal(readJournal(outputDir)));
+  return { ...state, outputDir, resume: state };
 }
 
 /** The study to run, with the command line's overrides applied; undefined after --help. */
@@ -30,12 +58,19 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
       parallelism: { type: 'string' },
       'max-trials': { type: 'string' },
       'count-pruned-in-best': { type: 'boolean' },
+      resume: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(USAGE);
     return undefined;
+  }
+  if (values.resume !== undefined) {
+    const overrides = (['output', 'parallelism', 'max-trials', 'count-pruned-in-best'] as const).filter(
+      (o) => values[o] !== undefined,
+    );
+    return resumeArgs(values.resume, { positionals, overrides });
   }
   if (positionals.length !== 1) throw new UserError(USAGE);
   const { manifest, yaml11 } = loadStudy(positionals[0] as string);
@@ -56,6 +91,7 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
     name,
     spec,
     outputDir: resolve(values.output ?? `kubetune-results/${name}`),
+    cwd: process.cwd(),
     countPrunedInBest: values['count-pruned-in-best'] ?? false,
   };
 }
@@ -64,6 +100,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);
   if (!args) return 0;
   const { name, spec, outputDir } = args;
+  const journal = await openJournal(args);
   const reporter = progressReporter(process.stderr, {
     maxTrials: spec.maxTrials,
     goal: spec.objective.goal,
@@ -72,10 +109,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   const runner = new LocalRunner({
     name,
     spec,
-    cwd: process.cwd(),
+    cwd: args.cwd,
     outputDir,
     events: reporter,
     countPrunedInBest: args.countPrunedInBest,
+    journal,
+    ...(args.resume ? { resume: args.resume } : {}),
   });
 
   console.error(
@@ -101,7 +140,32 @@ export async function runCommand(argv: string[]): Promise<number> {
     return result.outcome.done && result.outcome.succeeded ? 0 : 1;
   } finally {
     unguard();
+    journal.close();
   }
+}
+
+/**
+ * A new run's journal, or the resumed one once the crashed run's leftover trial processes are
+ * gone (a re-run trial must never overlap its earlier attempt).
+ */
+async function openJournal(args: RunArgs): Promise<Journal> {
+  const { resume, outputDir } = args;
+  if (!resume) {
+    mkdirSync(outputDir, { recursive: true });
+    const { name, cwd, spec, countPrunedInBest } = args;
+    return asUserError(() =>
+      Journal.create(outputDir, { event: 'study', version: 1, name, cwd, spec, countPrunedInBest }),
+    );
+  }
+  const killed = await killLeftovers(resume.leftovers);
+  const journal = Journal.reopen(outputDir);
+  journal.append({ event: 'resumed', killedGroups: killed });
+  console.error(
+    `resuming study ${args.name} from ${outputDir}: ${resume.finished.length} trials finished, ` +
+      `${resume.rerun.length} to run again` +
+      (killed.length ? `; killed ${killed.length} process groups the earlier run left behind` : ''),
+  );
+  return journal;
 }
 
 /** `2 succeeded, 4 interrupted`: how many trials ended in each state, in a fixed order. */
