@@ -5,6 +5,7 @@ import { MetricsSpec } from './metrics-spec.js';
 import { ParameterSpec } from './parameter.js';
 import { checkPlaceholder, placeholdersIn } from './placeholders.js';
 import { TrialTemplate } from './trial-template.js';
+import { InitialTrials } from './warm-start.js';
 
 export const API_GROUP = 'kubetune.io';
 export const API_VERSION = 'v1alpha1';
@@ -98,6 +99,8 @@ const studyConfigShape = {
   suspend: z.boolean().default(false),
   /** Limits on GPU-hours and wall-clock time; the study ends BudgetExhausted once one is spent. */
   budget: Budget.optional(),
+  /** Configurations evaluated first, in order, as trials 0, 1, ...; they count toward maxTrials. */
+  initialTrials: InitialTrials,
 };
 
 const uniqueParameterNames = {
@@ -106,6 +109,13 @@ const uniqueParameterNames = {
   path: 'parameters',
   holds: (s: { parameters: { name: string }[] }) =>
     new Set(s.parameters.map((p) => p.name)).size === s.parameters.length,
+};
+
+const initialTrialsFit = {
+  cel: 'size(self.initialTrials) <= self.maxTrials',
+  message: 'initialTrials has more entries than maxTrials: each one is a trial of the study',
+  path: 'initialTrials',
+  holds: (s: { initialTrials: unknown[]; maxTrials: number }) => s.initialTrials.length <= s.maxTrials,
 };
 
 /** Conditions (parameters[].when) the CRD's CEL cannot check, reported at their fields. */
@@ -119,6 +129,7 @@ type StudyConfigShape = z.output<z.ZodObject<typeof studyConfigShape>>;
 export const StudyConfig = withRules(z.strictObject(studyConfigShape), [
   uniqueParameterNames,
   CONDITION_PARENT_RULE,
+  initialTrialsFit,
 ]).superRefine(refineConditions);
 export type StudyConfig = z.output<typeof StudyConfig>;
 export type StudyConfigInput = z.input<typeof StudyConfig>;
@@ -144,6 +155,8 @@ const StudySpecFields = z.strictObject({
   priority: z.number().int().min(-1000).max(1000).default(0),
   /** With the operator's --max-gpus: this study's share of the GPUs, relative to the others' weights. */
   weight: z.number().positive().max(1000).default(1),
+  /** Earlier Studies in this namespace whose finished trials seed the sampler (see warm-start.ts). */
+  priorStudies: z.array(LabelValueName).max(16).default([]),
 });
 type StudySpecFields = z.output<typeof StudySpecFields>;
 
@@ -179,6 +192,7 @@ export function studyQueue(spec: {
 export const StudySpec = withRules(StudySpecFields, [
   uniqueParameterNames,
   CONDITION_PARENT_RULE,
+  initialTrialsFit,
   {
     cel: `!has(self.queueName) || !(${HAS_TEMPLATE_QUEUE}) || ${TEMPLATE_QUEUE} == self.queueName`,
     message: `queueName and trialTemplate.metadata.labels['${KUEUE_QUEUE_LABEL}'] name different queues: give the queue once`,

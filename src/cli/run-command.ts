@@ -6,18 +6,21 @@ import { TRIAL_STATES, type TrialState } from '../api/trial.js';
 import { LocalRunner, type LocalRunResult } from '../local/local-runner.js';
 import type { LocalTrial } from '../local/local-trial.js';
 import { Journal, readJournal } from '../local/journal.js';
+import { enginePriors, readPriorResults, type PriorRecord } from '../local/priors.js';
 import { progressReporter } from '../local/progress.js';
 import { killLeftovers, replayJournal, type ResumeState } from '../local/resume.js';
 import { writeResults } from '../local/results.js';
 import { guardTrials, signalExitCode } from '../local/shutdown.js';
 import { loadStudy, UserError } from './load-study.js';
 
-const USAGE = `usage: kubetune run STUDY.yaml [--output DIR] [--parallelism N] [--max-trials N] [--count-pruned-in-best]
+const USAGE = `usage: kubetune run STUDY.yaml [--output DIR] [--parallelism N] [--max-trials N] [--count-pruned-in-best] [--prior RESULTS.json ...]
        kubetune run --resume DIR
 
 Runs the study's trials as local processes on this machine, recording every decision in
 DIR/journal.jsonl. --resume continues the run recorded in DIR after a crash or an interrupt:
-finished trials are kept, unfinished ones run again with the same index and parameters.`;
+finished trials are kept, unfinished ones run again with the same index and parameters.
+--prior seeds the sampler with the finished trials of an earlier run over the same parameters
+(its results.json); they are listed apart from this run's trials and do not count toward maxTrials.`;
 
 interface RunArgs {
   name: string;
@@ -25,6 +28,7 @@ interface RunArgs {
   outputDir: string;
   cwd: string;
   countPrunedInBest: boolean;
+  priors: PriorRecord[];
   resume?: ResumeState;
 }
 
@@ -59,6 +63,7 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
       'max-trials': { type: 'string' },
       'count-pruned-in-best': { type: 'boolean' },
       resume: { type: 'string' },
+      prior: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -67,9 +72,9 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
     return undefined;
   }
   if (values.resume !== undefined) {
-    const overrides = (['output', 'parallelism', 'max-trials', 'count-pruned-in-best'] as const).filter(
-      (o) => values[o] !== undefined,
-    );
+    const overrides = (
+      ['output', 'parallelism', 'max-trials', 'count-pruned-in-best', 'prior'] as const
+    ).filter((o) => values[o] !== undefined);
     return resumeArgs(values.resume, { positionals, overrides });
   }
   if (positionals.length !== 1) throw new UserError(USAGE);
@@ -93,6 +98,7 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
     outputDir: resolve(values.output ?? `kubetune-results/${name}`),
     cwd: process.cwd(),
     countPrunedInBest: values['count-pruned-in-best'] ?? false,
+    priors: asUserError(() => (values.prior ?? []).flatMap((f) => readPriorResults(resolve(f), spec))),
   };
 }
 
@@ -114,6 +120,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     events: reporter,
     countPrunedInBest: args.countPrunedInBest,
     journal,
+    priors: asUserError(() => enginePriors(args.priors, spec)),
     ...(args.resume ? { resume: args.resume } : {}),
   });
 
@@ -123,7 +130,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   );
   const report = (result: LocalRunResult) => {
     reporter.close();
-    reportResults(runner, result, { name, spec, outputDir });
+    reportResults(runner, result, { name, spec, outputDir, priors: args.priors });
   };
   let interruptedBy: NodeJS.Signals | undefined;
   const unguard = guardTrials(runner, {
@@ -152,9 +159,9 @@ async function openJournal(args: RunArgs): Promise<Journal> {
   const { resume, outputDir } = args;
   if (!resume) {
     mkdirSync(outputDir, { recursive: true });
-    const { name, cwd, spec, countPrunedInBest } = args;
+    const { name, cwd, spec, countPrunedInBest, priors } = args;
     return asUserError(() =>
-      Journal.create(outputDir, { event: 'study', version: 1, name, cwd, spec, countPrunedInBest }),
+      Journal.create(outputDir, { event: 'study', version: 1, name, cwd, spec, countPrunedInBest, priors }),
     );
   }
   const killed = await killLeftovers(resume.leftovers);
@@ -181,7 +188,7 @@ function stateCounts(trials: readonly LocalTrial[]): string {
 function reportResults(
   runner: LocalRunner,
   result: LocalRunResult,
-  study: { name: string; spec: StudySpec; outputDir: string },
+  study: { name: string; spec: StudySpec; outputDir: string; priors: PriorRecord[] },
 ): void {
   const { spec } = study;
   const best = runner.best();
@@ -202,6 +209,7 @@ function reportResults(
         }
       : {}),
     trials: result.trials,
+    priors: study.priors,
   });
   // An interrupted study did not end on its own, whatever the outcome of its trials so far says.
   if (result.interrupted)
@@ -216,5 +224,7 @@ function reportResults(
   } else {
     console.log('no trial produced the objective metric');
   }
+  if (study.priors.length > 0)
+    console.log(`warm start: ${study.priors.length} prior trials fed the sampler (listed under "priors")`);
   console.log(`results: ${paths.json}\n         ${paths.csv}`);
 }

@@ -237,22 +237,43 @@ export class SearchSpace {
 
   /** True when every value is one this space can produce, and exactly the active parameters have one. */
   contains(a: Assignment): boolean {
+    return this.outside(a) === undefined;
+  }
+
+  /** Why `a` is not a point of this space (the first parameter at fault), or undefined when it is. */
+  outside(a: Assignment): string | undefined {
     const active = this.conditional ? this.activity(a) : undefined;
-    return this.dims.every((d, i) => {
+    for (const [i, d] of this.dims.entries()) {
       const v = a[d.name];
-      if (active && !active[i]) return v === undefined;
-      if (d.values) return d.values.includes(v as string);
-      if (typeof v !== 'number' || !Number.isFinite(v)) return false;
-      if (d.type === 'int' && !Number.isInteger(v)) return false;
-      if (v < d.min || v > d.max) return false;
-      return d.step === undefined || stepValue(d, stepIndex(d, v)) === v;
-    });
+      if (active && !active[i]) {
+        if (v !== undefined)
+          return `parameter ${d.name} is inactive (it needs ${d.when?.parent} in [${[...(d.when?.in ?? [])].join(', ')}]) but has a value`;
+        continue;
+      }
+      const why = outsideDimension(d, v);
+      if (why) return `parameter ${d.name}: ${why}`;
+    }
+    return undefined;
   }
 
   /** Identifies an assignment; an absent (inactive) parameter is written as \u0001. */
   key(a: Assignment): string {
     return this.dims.map((d) => (a[d.name] === undefined ? '\u0001' : String(a[d.name]))).join('\u0000');
   }
+}
+
+function outsideDimension(d: Dimension, v: ParameterValue | undefined): string | undefined {
+  if (v === undefined) return 'is missing';
+  if (d.values)
+    return d.values.includes(v as string)
+      ? undefined
+      : `${JSON.stringify(v)} is not one of ${d.values.join(', ')}`;
+  if (typeof v !== 'number' || !Number.isFinite(v)) return `${JSON.stringify(v)} is not a number`;
+  if (d.type === 'int' && !Number.isInteger(v)) return `${v} is not a whole number`;
+  if (v < d.min || v > d.max) return `${v} is outside [${d.min}, ${d.max}]`;
+  if (d.step !== undefined && stepValue(d, stepIndex(d, v)) !== v)
+    return `${v} is not on step ${d.step} from ${d.min}`;
+  return undefined;
 }
 
 function intBounds(d: Dimension): [number, number] {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { StudySpec } from '../api/study.js';
 import { TRIAL_STATES } from '../api/trial.js';
+import { PriorRecord } from './priors.js';
 
 /** The journal of a local run, in its output folder. */
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -24,6 +25,8 @@ export const JournalEntry = z.discriminatedUnion('event', [
     cwd: z.string(),
     spec: StudySpec,
     countPrunedInBest: z.boolean(),
+    /** Warm-start results the sampler saw, kept so a resume proposes the same trials. */
+    priors: z.array(PriorRecord).default([]),
   }),
   z.strictObject({ event: z.literal('asked'), index: Index, params: Params }),
   z.strictObject({

@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { durationSeconds, type StudySpec } from '../api/study.js';
 import type { TrialState } from '../api/trial.js';
-import { StudyEngine, type StudyOutcome } from '../engine/study-engine.js';
+import { StudyEngine, type PriorTrial, type StudyOutcome } from '../engine/study-engine.js';
 import { primaryContainer, renderJobSpec, trialName } from '../engine/trial-template.js';
 import { isActive } from '../engine/trial-view.js';
 import { MetricCollector } from '../metrics/collector.js';
@@ -33,6 +33,8 @@ export interface LocalRunOptions {
   countPrunedInBest?: boolean;
   /** Where every decision is recorded before it takes effect, for `kubetune run --resume`. */
   journal?: Journal;
+  /** Finished trials of earlier runs that seed the sampler (warm start). */
+  priors?: readonly PriorTrial[];
   /** The trials of the run being resumed: finished ones are history, the others run again. */
   resume?: Pick<ResumeState, 'finished' | 'rerun'>;
 }
@@ -95,7 +97,10 @@ export class LocalRunner {
   private endedAt: number | undefined;
 
   constructor(private readonly opts: LocalRunOptions) {
-    this.engine = new StudyEngine(opts.spec, { countPrunedInBest: opts.countPrunedInBest ?? false });
+    this.engine = new StudyEngine(opts.spec, {
+      countPrunedInBest: opts.countPrunedInBest ?? false,
+      ...(opts.priors ? { priors: opts.priors } : {}),
+    });
     mkdirSync(join(opts.outputDir, 'logs'), { recursive: true });
     if (opts.resume) this.restore(opts.resume);
   }

@@ -4,6 +4,7 @@ import type { StudySpec } from '../api/study.js';
 import { TERMINAL_TRIAL_STATES } from '../api/trial.js';
 import { SearchSpace } from '../engine/search-space.js';
 import type { JournalEntry } from './journal.js';
+import type { PriorRecord } from './priors.js';
 import { groupRuns } from './trial-process.js';
 
 /** A trial the journal shows as finished: it is history and is not run again. */
@@ -26,6 +27,7 @@ export interface ResumeState {
   cwd: string;
   spec: StudySpec;
   countPrunedInBest: boolean;
+  priors: PriorRecord[];
   finished: FinishedEntry[];
   rerun: RerunEntry[];
   /** Process groups of attempts that never finished: the crashed run may have left them running. */
