@@ -206,9 +206,9 @@ export class StudyEngine {
     return indices.map((i) => this.initial[i] ?? (proposals[sampled.indexOf(i)] as Assignment));
   }
 
-  /** How many priors feed the sampler. */
-  get priorCount(): number {
-    return this.priors.length;
+  /** The priors this engine was built with, for an engine rebuilt elsewhere (a worker thread). */
+  get priorTrials(): readonly PriorTrial[] {
+    return this.options.priors ?? [];
   }
 
   /**
