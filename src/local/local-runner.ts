@@ -52,6 +52,8 @@ interface Running {
   log: WriteStream;
   /** The last lines of output, quoted when the trial fails. */
   tail: string[];
+  /** Reports written to the journal; capped like the intermediate values a trial keeps. */
+  journalled: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -327,6 +329,7 @@ export class LocalRunner {
       collector: new MetricCollector(study),
       log,
       tail: [],
+      journalled: 0,
     };
     const timeout = study.trialTimeoutSeconds;
     if (timeout !== undefined) {
@@ -343,7 +346,10 @@ export class LocalRunner {
     if (!r.collector.feedLine(line)) return;
     r.trial.intermediate = r.collector.intermediate();
     const last = r.trial.intermediate.at(-1);
-    if (last) this.opts.journal?.append({ event: 'report', index: r.trial.index, ...last });
+    // A chatty trainer must not grow the journal (one fsync each) without bound; the finished
+    // entry carries the thinned curve anyway.
+    if (last && r.journalled++ < this.opts.spec.metrics.maxIntermediateValues)
+      this.opts.journal?.append({ event: 'report', index: r.trial.index, ...last });
     const decision = this.engine.prune(r.trial, this.trials);
     if (decision.prune) {
       r.trial.prunedAtStep = decision.step;

@@ -7,14 +7,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { StudySpec } from '../../../src/api/study.js';
-import { readJournal } from '../../../src/local/journal.js';
+import { Journal, readJournal } from '../../../src/local/journal.js';
+import { LocalRunner } from '../../../src/local/local-runner.js';
 import { replayJournal } from '../../../src/local/resume.js';
+import { REPO_ROOT } from '../../support/run-cli.js';
 import { specInput } from '../../support/specs.js';
 
 const spec = StudySpec.parse(
   specInput({ parameters: [{ name: 'learning_rate', type: 'double', min: 0.001, max: 0.1 }] }),
 );
-const header = { event: 'study', version: 1, name: 's', cwd: '/', spec, countPrunedInBest: false };
+const header = {
+  event: 'study' as const,
+  version: 1 as const,
+  name: 's',
+  cwd: '/',
+  spec,
+  countPrunedInBest: false,
+};
 const asked = (index: number) => ({ event: 'asked', index, params: { learning_rate: '0.01' } });
 const started = (index: number, attempt: number, pgid: number) => ({
   event: 'started',
@@ -80,5 +89,42 @@ describe('journal replay', () => {
   it('refuses parameters the study cannot have', () => {
     const dir = journalDir([header, { event: 'asked', index: 0, params: { learning_rate: 'fast' } }]);
     assert.throws(() => replayJournal(readJournal(dir)), /parameter learning_rate: "fast" is not a number/);
+  });
+});
+
+describe('journal of a chatty trainer', () => {
+  it('records at most maxIntermediateValues reports per attempt, and the thinned curve at the end', async () => {
+    const FAKE = join(REPO_ROOT, 'test/fixtures/fake-trainer.mjs');
+    const chatty = StudySpec.parse({
+      algorithm: { name: 'random' },
+      objective: { metric: 'loss', goal: 'minimize' },
+      maxTrials: 1,
+      metrics: { maxIntermediateValues: 10 },
+      parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }],
+      trialTemplate: {
+        spec: {
+          template: {
+            spec: {
+              containers: [{ name: 't', command: ['node', FAKE, '--x', '${params.x}', '--epochs', '60'] }],
+            },
+          },
+        },
+      },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'kt-chatty-'));
+    const journal = Journal.create(dir, { ...header, spec: chatty });
+    const result = await new LocalRunner({
+      name: 'c',
+      spec: chatty,
+      cwd: REPO_ROOT,
+      outputDir: dir,
+      journal,
+    }).run();
+    journal.close();
+    assert.equal(result.trials[0]?.state, 'Succeeded');
+    const entries = readJournal(dir);
+    assert.equal(entries.filter((e) => e.event === 'report').length, 10);
+    const end = entries.find((e) => e.event === 'finished');
+    assert.ok(end?.event === 'finished' && end.intermediate.length <= 10 && end.intermediate.length > 0);
   });
 });
