@@ -34,6 +34,10 @@ export const NOTES: Record<string, string> = {
   'parameters[].log': 'Sample on a log scale; needs min > 0, cannot be combined with step.',
   'parameters[].step': 'Grid spacing from min; int parameters need whole numbers.',
   'parameters[].values': 'The choices of a categorical parameter.',
+  'parameters[].when':
+    'Makes the parameter conditional: it exists only while its parent takes one of the listed values; write it `${params.NAME?}` (see docs/algorithms.md).',
+  'parameters[].when.parameter': 'The parent: another categorical or int parameter (no cycles).',
+  'parameters[].when.in': 'Parent values that activate the parameter, as strings (ints too: `"2"`).',
   'objective.metric': 'Metric whose final value ranks trials.',
   'objective.target': 'The study stops as soon as a trial reaches this value.',
   'objective.additionalMetrics': 'Other metrics recorded with each trial.',

@@ -6,17 +6,31 @@ export type ParameterType = (typeof PARAMETER_TYPES)[number];
 
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const ParameterName = z
+  .string()
+  .max(63)
+  .regex(NAME_PATTERN, 'must start with a letter or _ and contain only letters, digits and _');
+
+/**
+ * Makes a parameter conditional: it is active only while `parameter` (a categorical or int
+ * parameter) takes one of the values in `in`, written as the parent's formatted values (ints as
+ * strings, e.g. "2"). An inactive parameter is left out of the trial altogether.
+ */
+export const ParameterCondition = z.strictObject({
+  parameter: ParameterName,
+  in: z.array(z.string().max(63)).min(1).max(64),
+});
+export type ParameterCondition = z.output<typeof ParameterCondition>;
+
 const ParameterFields = z.strictObject({
-  name: z
-    .string()
-    .max(63)
-    .regex(NAME_PATTERN, 'must start with a letter or _ and contain only letters, digits and _'),
+  name: ParameterName,
   type: z.enum(PARAMETER_TYPES),
   min: z.number().optional(),
   max: z.number().optional(),
   log: z.boolean().optional(),
   step: z.number().positive().optional(),
   values: z.array(z.string().max(63)).max(64).optional(),
+  when: ParameterCondition.optional(),
 });
 type ParameterFields = z.output<typeof ParameterFields>;
 

@@ -1,7 +1,11 @@
 /**
  * `${params.NAME}`, `${trial.name}`, `${trial.index}` and `${study.name}` in any string of a trial
- * template (see template-placeholders.ts for where they may not stand). Substitution is plain string replacement (no shell), so a value
- * can never inject extra arguments. `$${` escapes a literal `${`.
+ * template (template-placeholders.ts says where they may not stand). Substitution is plain string
+ * replacement (no shell), so a value can never inject extra arguments. `$${` escapes a literal `${`.
+ *
+ * A conditional parameter (one with `when`) may be inactive, and then has no value. It can only
+ * be written `${params.NAME?}`: when NAME is inactive, the list item, field or env variable that
+ * holds it is dropped, so an args item `--momentum=${params.momentum?}` disappears for adam.
  */
 type Part = { text: string } | { expr: string };
 
@@ -50,31 +54,61 @@ export function wholePlaceholder(text: string): string | undefined {
   return only && 'expr' in only ? only.expr : undefined;
 }
 
+/** The study's parameters as placeholders see them: every name, and which ones are conditional. */
+export interface PlaceholderParameters {
+  names: ReadonlySet<string>;
+  conditional: ReadonlySet<string>;
+}
+
+/** `params.NAME?` → { name: NAME, optional: true }; undefined when expr is not a params placeholder. */
+function paramRef(expr: string): { name: string; optional: boolean } | undefined {
+  if (!expr.startsWith('params.')) return undefined;
+  const optional = expr.endsWith('?');
+  return { name: expr.slice('params.'.length, optional ? -1 : undefined), optional };
+}
+
 /** Why a placeholder cannot be resolved, or undefined when it can. */
-export function checkPlaceholder(expr: string, parameterNames: ReadonlySet<string>): string | undefined {
+export function checkPlaceholder(expr: string, parameters: PlaceholderParameters): string | undefined {
   if (expr === 'trial.name' || expr === 'trial.index' || expr === 'study.name') return undefined;
-  if (expr.startsWith('params.')) {
-    const name = expr.slice('params.'.length);
-    if (parameterNames.has(name)) return undefined;
-    const known = [...parameterNames].join(', ') || 'none';
-    return `\${${expr}} names unknown parameter "${name}" (parameters: ${known})`;
+  const ref = paramRef(expr);
+  if (ref) {
+    if (!parameters.names.has(ref.name)) {
+      const known = [...parameters.names].join(', ') || 'none';
+      return `\${${expr}} names unknown parameter "${ref.name}" (parameters: ${known})`;
+    }
+    if (parameters.conditional.has(ref.name) && !ref.optional)
+      return `\${${expr}} names conditional parameter "${ref.name}", which has no value while its "when" does not hold: write \${params.${ref.name}?} to drop the whole item (or env variable) in that case, e.g. "--${ref.name}=\${params.${ref.name}?}"`;
+    return undefined;
   }
-  return `\${${expr}} is not a known placeholder (use \${params.NAME}, \${trial.name}, \${trial.index} or \${study.name})`;
+  return `\${${expr}} is not a known placeholder (use \${params.NAME}, \${params.NAME?}, \${trial.name}, \${trial.index} or \${study.name})`;
 }
 
-export function substitute(text: string, values: PlaceholderValues): string {
-  return parts(text)
-    .map((p) => ('expr' in p ? resolve(p.expr, values) : p.text))
-    .join('');
+/**
+ * The text with its placeholders replaced; undefined when an optional `${params.NAME?}` names a
+ * parameter the trial does not have (inactive), meaning the caller drops the whole item.
+ */
+export function substitute(text: string, values: PlaceholderValues): string | undefined {
+  let out = '';
+  for (const p of parts(text)) {
+    if ('text' in p) {
+      out += p.text;
+      continue;
+    }
+    const v = resolve(p.expr, values);
+    if (v === undefined) return undefined;
+    out += v;
+  }
+  return out;
 }
 
-function resolve(expr: string, values: PlaceholderValues): string {
+function resolve(expr: string, values: PlaceholderValues): string | undefined {
   if (expr === 'trial.name') return values.trial.name;
   if (expr === 'trial.index') return String(values.trial.index);
   if (expr === 'study.name') return values.study.name;
-  if (expr.startsWith('params.')) {
-    const v = values.params[expr.slice('params.'.length)];
-    if (v !== undefined) return v;
+  const ref = paramRef(expr);
+  if (ref) {
+    const v = values.params[ref.name];
+    if (v !== undefined || ref.optional) return v;
   }
   // Validation rejects these before a trial exists; reaching here is a programming error.
   throw new Error(`cannot substitute \${${expr}}`);

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { CONDITION_PARENT_RULE, conditionProblems } from './conditions.js';
 import { freeForm, withRules, type CrossFieldRule, type TransitionRule } from './crd-meta.js';
 import { MetricsSpec } from './metrics-spec.js';
 import { ParameterSpec } from './parameter.js';
 import { templatePlaceholderProblems } from './template-placeholders.js';
 import { TrialTemplate } from './trial-template.js';
 import { isJob, workloadType } from './workload-kinds.js';
+import { InitialTrials } from './warm-start.js';
 
 export const API_GROUP = 'kubetune.io';
 export const API_VERSION = 'v1alpha1';
@@ -98,6 +100,8 @@ const studyConfigShape = {
   suspend: z.boolean().default(false),
   /** Limits on GPU-hours and wall-clock time; the study ends BudgetExhausted once one is spent. */
   budget: Budget.optional(),
+  /** Configurations evaluated first, in order, as trials 0, 1, ...; they count toward maxTrials. */
+  initialTrials: InitialTrials,
 };
 
 const uniqueParameterNames = {
@@ -108,8 +112,26 @@ const uniqueParameterNames = {
     new Set(s.parameters.map((p) => p.name)).size === s.parameters.length,
 };
 
+const initialTrialsFit = {
+  cel: 'size(self.initialTrials) <= self.maxTrials',
+  message: 'initialTrials has more entries than maxTrials: each one is a trial of the study',
+  path: 'initialTrials',
+  holds: (s: { initialTrials: unknown[]; maxTrials: number }) => s.initialTrials.length <= s.maxTrials,
+};
+
+/** Conditions (parameters[].when) the CRD's CEL cannot check, reported at their fields. */
+function refineConditions(s: { parameters: StudyConfigShape['parameters'] }, ctx: z.RefinementCtx): void {
+  for (const problem of conditionProblems(s.parameters))
+    ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+}
+type StudyConfigShape = z.output<z.ZodObject<typeof studyConfigShape>>;
+
 /** Everything a study needs except how to run a trial: the input of the ask/tell API. */
-export const StudyConfig = withRules(z.strictObject(studyConfigShape), [uniqueParameterNames]);
+export const StudyConfig = withRules(z.strictObject(studyConfigShape), [
+  uniqueParameterNames,
+  CONDITION_PARENT_RULE,
+  initialTrialsFit,
+]).superRefine(refineConditions);
 export type StudyConfig = z.output<typeof StudyConfig>;
 export type StudyConfigInput = z.input<typeof StudyConfig>;
 
@@ -134,6 +156,8 @@ const StudySpecFields = z.strictObject({
   priority: z.number().int().min(-1000).max(1000).default(0),
   /** With the operator's --max-gpus: this study's share of the GPUs, relative to the others' weights. */
   weight: z.number().positive().max(1000).default(1),
+  /** Earlier Studies in this namespace whose finished trials seed the sampler (see warm-start.ts). */
+  priorStudies: z.array(LabelValueName).max(16).default([]),
 });
 type StudySpecFields = z.output<typeof StudySpecFields>;
 
@@ -155,6 +179,8 @@ export function studyQueue(spec: {
 
 export const StudySpec = withRules(StudySpecFields, [
   uniqueParameterNames,
+  CONDITION_PARENT_RULE,
+  initialTrialsFit,
   {
     cel: `!has(self.queueName) || !(${HAS_TEMPLATE_QUEUE}) || ${TEMPLATE_QUEUE} == self.queueName`,
     message: `queueName and trialTemplate.metadata.labels['${KUEUE_QUEUE_LABEL}'] name different queues: give the queue once`,
@@ -177,6 +203,7 @@ export const StudySpec = withRules(StudySpecFields, [
     holds: (s) => s.queueName === undefined || isJob(workloadType(s.trialTemplate)),
   },
 ]).superRefine((spec, ctx) => {
+  refineConditions(spec, ctx);
   // Placeholders live in free-form fields the CRD cannot see into; the operator reports these on
   // the Study's status instead.
   for (const { path, message } of templatePlaceholderProblems(spec.trialTemplate, spec.parameters))

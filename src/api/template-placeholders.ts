@@ -1,5 +1,10 @@
 import type { ParameterSpec } from './parameter.js';
-import { checkPlaceholder, placeholdersIn, wholePlaceholder } from './placeholders.js';
+import {
+  checkPlaceholder,
+  placeholdersIn,
+  wholePlaceholder,
+  type PlaceholderParameters,
+} from './placeholders.js';
 import { asObj, isIntegerField, workloadType, type WorkloadType } from './workload-kinds.js';
 
 /** Deeper templates are refused: walking them would risk the operator's stack. */
@@ -17,6 +22,7 @@ const NAME_FIELDS = new Set(['name', 'generateName', 'namespace']);
 interface Scan {
   type: WorkloadType;
   params: Map<string, ParameterSpec>;
+  refs: PlaceholderParameters;
   out: TemplateIssue[];
 }
 
@@ -47,7 +53,9 @@ function integerProblem(scan: Scan, text: string): string | undefined {
     'this field must be an integer, so it takes a whole-field ${params.NAME} of an int parameter or ${trial.index}';
   if (whole === undefined) return `${wants}, not text around a placeholder`;
   if (whole === 'trial.index') return undefined;
-  const param = whole.startsWith('params.') ? scan.params.get(whole.slice('params.'.length)) : undefined;
+  const param = whole.startsWith('params.')
+    ? scan.params.get(whole.slice('params.'.length).replace(/\?$/, ''))
+    : undefined;
   if (param && param.type !== 'int') return `${wants}; ${param.name} is a ${param.type} parameter`;
   if (!param && !whole.startsWith('params.')) return `${wants}; \${${whole}} is a name`;
   return undefined;
@@ -56,9 +64,8 @@ function integerProblem(scan: Scan, text: string): string | undefined {
 function scanString(scan: Scan, path: (string | number)[], text: string): void {
   const exprs = placeholdersIn(text);
   if (exprs.length === 0) return;
-  const names = new Set(scan.params.keys());
   for (const expr of exprs) {
-    const problem = checkPlaceholder(expr, names);
+    const problem = checkPlaceholder(expr, scan.refs);
     if (problem) scan.out.push({ path, message: problem });
   }
   const problem = contextProblem(scan, path, text, exprs);
@@ -93,6 +100,10 @@ export function templatePlaceholderProblems(
   const scan: Scan = {
     type: workloadType(template),
     params: new Map(parameters.map((p) => [p.name, p])),
+    refs: {
+      names: new Set(parameters.map((p) => p.name)),
+      conditional: new Set(parameters.filter((p) => p.when).map((p) => p.name)),
+    },
     out: [],
   };
   if (template.metadata !== undefined) scanValue(scan, ['metadata'], template.metadata);

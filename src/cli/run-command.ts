@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StudySpec } from '../api/study.js';
@@ -6,28 +7,74 @@ import { TRIAL_STATES, type TrialState } from '../api/trial.js';
 import { LocalRunner, type LocalRunResult } from '../local/local-runner.js';
 import { detectGpus, gpuVendor, type GpuDevices } from '../local/gpu-devices.js';
 import type { LocalTrial } from '../local/local-trial.js';
+import { Journal, readJournal } from '../local/journal.js';
+import { enginePriors, readPriorResults, type PriorRecord } from '../local/priors.js';
 import { progressReporter } from '../local/progress.js';
 import { writeResults, type StudyResults } from '../local/results.js';
 import { writeReport } from '../report/local-report.js';
+import { killLeftovers, replayJournal, type ResumeState } from '../local/resume.js';
 import { guardTrials, signalExitCode } from '../local/shutdown.js';
 import { loadStudy, UserError } from './load-study.js';
 import { isJob, typeName, workloadType } from '../api/workload-kinds.js';
 
 const USAGE = `usage: kubetune run STUDY.yaml [--output DIR] [--parallelism N] [--max-trials N] [--count-pruned-in-best]
-                    [--gpus LIST|none] [--trials-per-gpu N]
+                    [--prior RESULTS.json ...] [--gpus LIST|none] [--trials-per-gpu N]
+       kubetune run --resume DIR [--gpus LIST|none] [--trials-per-gpu N]
 
-Runs the study's trials as local processes on this machine. Trials whose template asks for GPUs
-(nvidia.com/gpu, amd.com/gpu, ...) get their own devices through CUDA_VISIBLE_DEVICES (ROCm:
-ROCR_VISIBLE_DEVICES): the GPUs of nvidia-smi -L or CUDA_VISIBLE_DEVICES, or --gpus 0,1,3;
---gpus none runs them without a GPU. --trials-per-gpu N lets N trials share one device.`;
+Runs the study's trials as local processes on this machine, recording every decision in
+DIR/journal.jsonl. --resume continues the run recorded in DIR after a crash or an interrupt:
+finished trials are kept, unfinished ones run again with the same index and parameters.
+--prior seeds the sampler with the finished trials of an earlier run over the same parameters
+(its results.json); they are listed apart from this run's trials and do not count toward maxTrials.
+
+Trials whose template asks for GPUs (nvidia.com/gpu, amd.com/gpu, ...) get their own devices
+through CUDA_VISIBLE_DEVICES (ROCm: ROCR_VISIBLE_DEVICES): the GPUs of nvidia-smi -L or
+CUDA_VISIBLE_DEVICES, or --gpus 0,1,3; --gpus none runs them without a GPU. --trials-per-gpu N
+lets N trials share one device. Both describe this machine, so a resumed run may change them.`;
 
 interface RunArgs {
   name: string;
   spec: StudySpec;
   outputDir: string;
+  cwd: string;
   countPrunedInBest: boolean;
   gpuFlag: string | undefined;
   trialsPerGpu: number;
+  priors: PriorRecord[];
+  resume?: ResumeState;
+}
+
+/** A journal that is missing, unreadable or in the way is the user's to fix: no stack trace. */
+function asUserError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+}
+
+/** The run recorded in `dir`, to continue exactly as it was started. */
+function resumeArgs(
+  dir: string,
+  rest: { positionals: string[]; overrides: string[] },
+  gpus: Pick<RunArgs, 'gpuFlag' | 'trialsPerGpu'>,
+): RunArgs {
+  if (rest.positionals.length > 0 || rest.overrides.length > 0)
+    throw new UserError(
+      `--resume continues the run recorded in ${dir} with its own study and settings; drop ${[...rest.positionals, ...rest.overrides.map((o) => `--${o}`)].join(', ')}`,
+    );
+  const outputDir = resolve(dir);
+  const state = asUserError(() => replayJournal(readJournal(outputDir)));
+  return { ...state, ...gpus, outputDir, resume: state };
+}
+
+/** A flag's whole number >= 1, or undefined when it was not given. */
+function positiveInt(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UserError(`--${flag} must be a whole number >= 1, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 /** The study to run, with the command line's overrides applied; undefined after --help. */
@@ -42,12 +89,24 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
       'count-pruned-in-best': { type: 'boolean' },
       gpus: { type: 'string' },
       'trials-per-gpu': { type: 'string' },
+      resume: { type: 'string' },
+      prior: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(USAGE);
     return undefined;
+  }
+  if (values.resume !== undefined) {
+    const overrides = (
+      ['output', 'parallelism', 'max-trials', 'count-pruned-in-best', 'prior'] as const
+    ).filter((o) => values[o] !== undefined);
+    return resumeArgs(
+      values.resume,
+      { positionals, overrides },
+      { gpuFlag: values.gpus, trialsPerGpu: positiveInt('trials-per-gpu', values['trials-per-gpu']) ?? 1 },
+    );
   }
   if (positionals.length !== 1) throw new UserError(USAGE);
   const { manifest, yaml11 } = loadStudy(positionals[0] as string);
@@ -60,13 +119,6 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
       `kubetune run runs batch/v1 Job trial templates only; this Study's trials are ${typeName(type)}: run it with the operator`,
     );
   const spec = { ...manifest.spec };
-  const positiveInt = (flag: string, raw: string | undefined): number | undefined => {
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1)
-      throw new UserError(`--${flag} must be a whole number >= 1, got ${JSON.stringify(raw)}`);
-    return n;
-  };
   spec.parallelism = positiveInt('parallelism', values.parallelism) ?? spec.parallelism;
   spec.maxTrials = positiveInt('max-trials', values['max-trials']) ?? spec.maxTrials;
   const name = manifest.metadata.name ?? 'study';
@@ -74,9 +126,11 @@ function parseRunArgs(argv: string[]): RunArgs | undefined {
     name,
     spec,
     outputDir: resolve(values.output ?? `kubetune-results/${name}`),
+    cwd: process.cwd(),
     countPrunedInBest: values['count-pruned-in-best'] ?? false,
     gpuFlag: values.gpus,
     trialsPerGpu: positiveInt('trials-per-gpu', values['trials-per-gpu']) ?? 1,
+    priors: asUserError(() => (values.prior ?? []).flatMap((f) => readPriorResults(resolve(f), spec))),
   };
 }
 
@@ -85,6 +139,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!args) return 0;
   const { name, spec, outputDir } = args;
   const gpus = await gpusForRun(args);
+  const journal = await openJournal(args);
   const reporter = progressReporter(process.stderr, {
     maxTrials: spec.maxTrials,
     goal: spec.objective.goal,
@@ -93,11 +148,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   const runner = new LocalRunner({
     name,
     spec,
-    cwd: process.cwd(),
+    cwd: args.cwd,
     outputDir,
     events: reporter,
     countPrunedInBest: args.countPrunedInBest,
     ...(gpus ? { gpus: { ...gpus, trialsPerGpu: args.trialsPerGpu } } : {}),
+    journal,
+    priors: asUserError(() => enginePriors(args.priors, spec)),
+    ...(args.resume ? { resume: args.resume } : {}),
   });
 
   console.error(
@@ -106,7 +164,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   );
   const report = (result: LocalRunResult) => {
     reporter.close();
-    reportResults(runner, result, { name, spec, outputDir });
+    reportResults(runner, result, { name, spec, outputDir, priors: args.priors });
   };
   let interruptedBy: NodeJS.Signals | undefined;
   const unguard = guardTrials(runner, {
@@ -123,6 +181,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return result.outcome.done && result.outcome.succeeded ? 0 : 1;
   } finally {
     unguard();
+    journal.close();
   }
 }
 
@@ -155,6 +214,30 @@ async function gpusForRun(args: RunArgs): Promise<GpuDevices | undefined> {
   return gpus;
 }
 
+/**
+ * A new run's journal, or the resumed one once the crashed run's leftover trial processes are
+ * gone (a re-run trial must never overlap its earlier attempt).
+ */
+async function openJournal(args: RunArgs): Promise<Journal> {
+  const { resume, outputDir } = args;
+  if (!resume) {
+    mkdirSync(outputDir, { recursive: true });
+    const { name, cwd, spec, countPrunedInBest, priors } = args;
+    return asUserError(() =>
+      Journal.create(outputDir, { event: 'study', version: 1, name, cwd, spec, countPrunedInBest, priors }),
+    );
+  }
+  const killed = await killLeftovers(resume.leftovers);
+  const journal = Journal.reopen(outputDir);
+  journal.append({ event: 'resumed', killedGroups: killed });
+  console.error(
+    `resuming study ${args.name} from ${outputDir}: ${resume.finished.length} trials finished, ` +
+      `${resume.rerun.length} to run again` +
+      (killed.length ? `; killed ${killed.length} process groups the earlier run left behind` : ''),
+  );
+  return journal;
+}
+
 /** `2 succeeded, 4 interrupted`: how many trials ended in each state, in a fixed order. */
 function stateCounts(trials: readonly LocalTrial[]): string {
   const counts = new Map<TrialState, number>();
@@ -168,7 +251,7 @@ function stateCounts(trials: readonly LocalTrial[]): string {
 function reportResults(
   runner: LocalRunner,
   result: LocalRunResult,
-  study: { name: string; spec: StudySpec; outputDir: string },
+  study: { name: string; spec: StudySpec; outputDir: string; priors: PriorRecord[] },
 ): void {
   const { spec } = study;
   const best = runner.best();
@@ -189,6 +272,7 @@ function reportResults(
         }
       : {}),
     trials: result.trials,
+    priors: study.priors,
   };
   const paths = writeResults(study.outputDir, results);
   const report = reportOrWhy(study.outputDir, results);
@@ -205,6 +289,8 @@ function reportResults(
   } else {
     console.log('no trial produced the objective metric');
   }
+  if (study.priors.length > 0)
+    console.log(`warm start: ${study.priors.length} prior trials fed the sampler (listed under "priors")`);
   console.log(`results: ${paths.json}\n         ${paths.csv}\n         ${report}`);
 }
 

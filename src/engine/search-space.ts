@@ -23,7 +23,16 @@ export interface Dimension {
   readonly explicitStep: boolean;
   readonly min: number;
   readonly max: number;
+  /** Active only while the parameter named `parent` takes one of these formatted values. */
+  readonly when?: { readonly parent: string; readonly in: ReadonlySet<string> };
 }
+
+/**
+ * Where an inactive parameter sits on the unit cube for the models that need every coordinate
+ * (the GP, CMA-ES's update): one fixed value, so all trials without the parameter look alike
+ * along its axis and the parent's own axis tells the branches apart.
+ */
+export const INACTIVE_UNIT = 0.5;
 
 function decimalsOf(x: number): number {
   const s = String(x);
@@ -76,6 +85,11 @@ function makeNumeric(p: ParameterSpec, index: number): Dimension {
 }
 
 function makeDimension(p: ParameterSpec, index: number): Dimension {
+  const dim = makeUnconditional(p, index);
+  return p.when ? { ...dim, when: { parent: p.when.parameter, in: new Set(p.when.in) } } : dim;
+}
+
+function makeUnconditional(p: ParameterSpec, index: number): Dimension {
   if (p.type !== 'categorical') return makeNumeric(p, index);
   const values = p.values ?? [];
   return {
@@ -95,43 +109,113 @@ function clampUnit(u: number): number {
   return u >= 1 ? 1 - Number.EPSILON : u;
 }
 
+/** Dimension indices with every parent before its children; throws on an unknown parent or a cycle. */
+function parentsFirst(dims: readonly Dimension[]): number[] {
+  const index = new Map(dims.map((d, i) => [d.name, i]));
+  const order: number[] = [];
+  const placed = new Set<number>();
+  const place = (i: number, depth: number): void => {
+    const d = dims[i] as Dimension;
+    if (placed.has(i)) return;
+    if (depth > dims.length) throw new Error(`parameter ${d.name}: its conditions form a cycle`);
+    if (d.when) {
+      const parent = index.get(d.when.parent);
+      if (parent === undefined) throw new Error(`parameter ${d.name}: when names unknown ${d.when.parent}`);
+      place(parent, depth + 1);
+    }
+    placed.add(i);
+    order.push(i);
+  };
+  dims.forEach((_, i) => place(i, 0));
+  return order;
+}
+
 export class SearchSpace {
   readonly dims: readonly Dimension[];
+  /** Some parameter has a `when`: trials may leave parameters out. */
+  readonly conditional: boolean;
+  /** Dimension indices, every parent before its children. */
+  readonly order: readonly number[];
+  private readonly indexOf: ReadonlyMap<string, number>;
 
   constructor(parameters: readonly ParameterSpec[]) {
     this.dims = parameters.map((p, i) => makeDimension(p, i));
+    this.conditional = this.dims.some((d) => d.when);
+    this.order = parentsFirst(this.dims);
+    this.indexOf = new Map(this.dims.map((d, i) => [d.name, i]));
   }
 
   get size(): number {
     return this.dims.length;
   }
 
-  /** Maps a point of [0,1)^d to valid parameter values (snapped to steps, ints and categories). */
+  /**
+   * Which parameters are active given the values in `a` (parents first: a parameter whose parent
+   * is inactive is inactive too). Values of inactive parameters in `a` are ignored.
+   */
+  activity(a: Assignment): boolean[] {
+    const active = new Array<boolean>(this.dims.length).fill(true);
+    for (const i of this.order) {
+      const when = (this.dims[i] as Dimension).when;
+      if (!when) continue;
+      const parent = this.indexOf.get(when.parent) as number;
+      const value = a[when.parent];
+      active[i] = active[parent] === true && value !== undefined && when.in.has(String(value));
+    }
+    return active;
+  }
+
+  /**
+   * Maps a point of [0,1)^d to valid parameter values (snapped to steps, ints and categories);
+   * inactive parameters are left out, whatever their coordinate.
+   */
   fromUnit(u: readonly number[]): Assignment {
     const out: Assignment = {};
     this.dims.forEach((d, i) => {
       out[d.name] = valueFromUnit(d, clampUnit(u[i] ?? 0));
     });
+    if (!this.conditional) return out;
+    const active = this.activity(out);
+    this.dims.forEach((d, i) => {
+      if (!active[i]) delete out[d.name];
+    });
     return out;
   }
 
-  /** Inverse of fromUnit; discrete values map to the centre of their bucket. */
-  toUnit(a: Assignment): number[] {
-    return this.dims.map((d) => unitFromValue(d, a[d.name] as ParameterValue));
+  /**
+   * Inverse of fromUnit; discrete values map to the centre of their bucket. A parameter the
+   * assignment lacks (inactive) takes `inactive[i]`, by default INACTIVE_UNIT.
+   */
+  toUnit(a: Assignment, inactive?: readonly number[]): number[] {
+    return this.dims.map((d, i) => {
+      const v = a[d.name];
+      return v === undefined ? (inactive?.[i] ?? INACTIVE_UNIT) : unitFromValue(d, v);
+    });
   }
 
   /** Canonical string form, as written into Trial specs and substituted into templates. */
   format(a: Assignment): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const d of this.dims) out[d.name] = String(a[d.name]);
+    for (const d of this.dims) if (a[d.name] !== undefined) out[d.name] = String(a[d.name]);
     return out;
   }
 
-  /** Reads a formatted assignment back; throws with the parameter and the reason. */
+  /**
+   * Reads a formatted assignment back; throws with the parameter and the reason. An active
+   * parameter must have a value and an inactive one must not.
+   */
   parse(record: Record<string, string>): Assignment {
     const out: Assignment = {};
-    for (const d of this.dims) {
+    for (const i of this.order) {
+      const d = this.dims[i] as Dimension;
       const raw = record[d.name];
+      if (d.when && !this.activity(out)[i]) {
+        if (raw !== undefined)
+          throw new Error(
+            `parameter ${d.name} has a value but is inactive: it needs ${d.when.parent} in [${[...d.when.in].join(', ')}]`,
+          );
+        continue;
+      }
       if (raw === undefined) throw new Error(`parameter ${d.name} is missing`);
       if (d.type === 'categorical') {
         if (!d.values?.includes(raw))
@@ -145,24 +229,51 @@ export class SearchSpace {
         throw new Error(`parameter ${d.name}: ${raw} is not an integer`);
       out[d.name] = v;
     }
-    return out;
+    // Parents were read first; the result lists parameters in the spec's order.
+    const ordered: Assignment = {};
+    for (const d of this.dims) if (out[d.name] !== undefined) ordered[d.name] = out[d.name] as ParameterValue;
+    return ordered;
   }
 
-  /** True when every value is one this space can produce. */
+  /** True when every value is one this space can produce, and exactly the active parameters have one. */
   contains(a: Assignment): boolean {
-    return this.dims.every((d) => {
-      const v = a[d.name];
-      if (d.values) return d.values.includes(v as string);
-      if (typeof v !== 'number' || !Number.isFinite(v)) return false;
-      if (d.type === 'int' && !Number.isInteger(v)) return false;
-      if (v < d.min || v > d.max) return false;
-      return d.step === undefined || stepValue(d, stepIndex(d, v)) === v;
-    });
+    return this.outside(a) === undefined;
   }
 
-  key(a: Assignment): string {
-    return this.dims.map((d) => String(a[d.name])).join('\u0000');
+  /** Why `a` is not a point of this space (the first parameter at fault), or undefined when it is. */
+  outside(a: Assignment): string | undefined {
+    const active = this.conditional ? this.activity(a) : undefined;
+    for (const [i, d] of this.dims.entries()) {
+      const v = a[d.name];
+      if (active && !active[i]) {
+        if (v !== undefined)
+          return `parameter ${d.name} is inactive (it needs ${d.when?.parent} in [${[...(d.when?.in ?? [])].join(', ')}]) but has a value`;
+        continue;
+      }
+      const why = outsideDimension(d, v);
+      if (why) return `parameter ${d.name}: ${why}`;
+    }
+    return undefined;
   }
+
+  /** Identifies an assignment; an absent (inactive) parameter is written as \u0001. */
+  key(a: Assignment): string {
+    return this.dims.map((d) => (a[d.name] === undefined ? '\u0001' : String(a[d.name]))).join('\u0000');
+  }
+}
+
+function outsideDimension(d: Dimension, v: ParameterValue | undefined): string | undefined {
+  if (v === undefined) return 'is missing';
+  if (d.values)
+    return d.values.includes(v as string)
+      ? undefined
+      : `${JSON.stringify(v)} is not one of ${d.values.join(', ')}`;
+  if (typeof v !== 'number' || !Number.isFinite(v)) return `${JSON.stringify(v)} is not a number`;
+  if (d.type === 'int' && !Number.isInteger(v)) return `${v} is not a whole number`;
+  if (v < d.min || v > d.max) return `${v} is outside [${d.min}, ${d.max}]`;
+  if (d.step !== undefined && stepValue(d, stepIndex(d, v)) !== v)
+    return `${v} is not on step ${d.step} from ${d.min}`;
+  return undefined;
 }
 
 function intBounds(d: Dimension): [number, number] {

@@ -4,7 +4,7 @@ import { PRUNERS } from '../pruners/index.js';
 import { SAMPLERS } from '../samplers/index.js';
 import { randomPoint } from '../samplers/random.js';
 import type { PruneDecision, Pruner } from './pruner.js';
-import type { Sampler } from './sampler.js';
+import { SettingsError, type Sampler } from './sampler.js';
 import { SearchSpace } from './search-space.js';
 import type { TrialView } from './trial-view.js';
 import { bestIntermediate, better, isActive, isFailure } from './trial-view.js';
@@ -50,6 +50,30 @@ export function gpuProjection(trials: readonly TrialView[]): {
   return { used, committed, estimate };
 }
 
+/** An initialTrials entry as values of the space; SettingsError naming the entry and parameter. */
+function initialAssignment(
+  space: SearchSpace,
+  params: Readonly<Record<string, string | number>>,
+  i: number,
+): Assignment {
+  const path = `initialTrials[${i}].params`;
+  const unknown = Object.keys(params).filter((k) => !space.dims.some((d) => d.name === k));
+  if (unknown.length > 0)
+    throw new SettingsError(
+      path,
+      `${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a parameter of this study`,
+    );
+  let a: Assignment;
+  try {
+    a = space.parse(Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])));
+  } catch (err) {
+    throw new SettingsError(path, (err as Error).message);
+  }
+  const why = space.outside(a);
+  if (why) throw new SettingsError(path, why);
+  return a;
+}
+
 const formatHours = (h: number): string => String(Number(h.toPrecision(3)));
 
 export interface BestTrialView {
@@ -64,6 +88,19 @@ export interface EngineOptions {
    * `earlyStopping.settings.countPrunedInBest: true` (either one turns it on).
    */
   countPrunedInBest?: boolean;
+  /**
+   * Finished trials of earlier studies over the same search space (warm start). The sampler
+   * sees them as history, before this study's own trials; they are never planned, counted
+   * toward maxTrials, judged by the outcome nor chosen as best.
+   */
+  priors?: readonly PriorTrial[];
+}
+
+/** A prior result: parameters and a value, or a failure to steer away from. */
+export interface PriorTrial {
+  params: Assignment;
+  state: 'Succeeded' | 'Failed' | 'Pruned';
+  value?: number;
 }
 
 /**
@@ -77,6 +114,10 @@ export class StudyEngine {
   private readonly pruner: Pruner | undefined;
   private readonly capacity: number | undefined;
   private readonly options: EngineOptions;
+  /** spec.initialTrials as parameter values: trial k < initial.length takes initial[k]. */
+  private readonly initial: Assignment[];
+  /** Priors as trials with indices -n … -1, so that they sort before this study's own. */
+  private readonly priors: TrialView[];
 
   constructor(
     readonly spec: StudyConfig,
@@ -90,6 +131,9 @@ export class StudyEngine {
     this.space = new SearchSpace(spec.parameters);
     this.sampler = SAMPLERS[spec.algorithm.name](spec.algorithm.settings, this.space);
     this.capacity = this.sampler.capacity?.(this.space);
+    this.initial = spec.initialTrials.map((t, i) => initialAssignment(this.space, t.params, i));
+    const priors = options.priors ?? [];
+    this.priors = priors.map((p, k) => ({ ...p, index: k - priors.length, intermediate: [] }));
     if (spec.earlyStopping) this.pruner = PRUNERS[spec.earlyStopping.name](spec.earlyStopping.settings);
   }
 
@@ -141,12 +185,30 @@ export class StudyEngine {
     return Array.from({ length: count }, (_, k) => next + k);
   }
 
-  /** The sampler's parameters for these indices; the expensive part of `plan`. */
-  suggest(trials: readonly TrialView[], indices: readonly number[]): Promise<Assignment[]> {
-    return this.sampler.suggest(
-      { space: this.space, goal: this.spec.objective.goal, seed: this.spec.seed, trials },
-      indices,
-    );
+  /**
+   * Parameters for these indices: spec.initialTrials for the first ones, the sampler's (with
+   * the priors as history) for the rest; the expensive part of `plan`.
+   */
+  async suggest(trials: readonly TrialView[], indices: readonly number[]): Promise<Assignment[]> {
+    const sampled = indices.filter((i) => i >= this.initial.length);
+    const proposals =
+      sampled.length === 0
+        ? []
+        : await this.sampler.suggest(
+            {
+              space: this.space,
+              goal: this.spec.objective.goal,
+              seed: this.spec.seed,
+              trials: this.priors.length ? [...this.priors, ...trials] : trials,
+            },
+            sampled,
+          );
+    return indices.map((i) => this.initial[i] ?? (proposals[sampled.indexOf(i)] as Assignment));
+  }
+
+  /** The priors this engine was built with, for an engine rebuilt elsewhere (a worker thread). */
+  get priorTrials(): readonly PriorTrial[] {
+    return this.options.priors ?? [];
   }
 
   /**
@@ -154,7 +216,9 @@ export class StudyEngine {
    * depend only on the seed and the trial index, so a retried plan proposes the same ones.
    */
   fallback(indices: readonly number[]): Assignment[] {
-    return indices.map((i) => this.space.fromUnit(randomPoint(this.spec.seed, i, this.space.size)));
+    return indices.map(
+      (i) => this.initial[i] ?? this.space.fromUnit(randomPoint(this.spec.seed, i, this.space.size)),
+    );
   }
 
   /**

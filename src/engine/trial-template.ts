@@ -17,12 +17,17 @@ export function trialName(study: string, index: number): string {
   return `${study}-${index}`;
 }
 
-/**
- * A whole-field placeholder keeps its value's type (outside string fields): `replicas: ${params.workers}` is a number. */
+/** What an optional `${params.NAME?}` of an inactive parameter renders to: the field is dropped. */
+const DROPPED = Symbol('dropped');
+
+/** A whole-field placeholder keeps its value's type (outside string fields): `replicas: ${params.workers}` is a number. */
 function typedValue(expr: string, values: PlaceholderValues, types: Record<string, ParameterType>): unknown {
   if (expr === 'trial.index') return values.trial.index;
-  const type = expr.startsWith('params.') ? types[expr.slice('params.'.length)] : undefined;
+  const type = expr.startsWith('params.')
+    ? types[expr.slice('params.'.length).replace(/\?$/, '')]
+    : undefined;
   const text = substitute(`\${${expr}}`, values);
+  if (text === undefined) return DROPPED;
   return type === 'int' || type === 'double' ? Number(text) : text;
 }
 
@@ -31,16 +36,30 @@ interface Rendering {
   types: Record<string, ParameterType>;
 }
 
+/**
+ * Renders one value. An optional placeholder of an inactive parameter drops what holds it: a list
+ * item (`--momentum=${params.momentum?}` in args), an object field, or, for an env variable's
+ * value, the whole variable.
+ */
 function render(value: unknown, r: Rendering, path: (string | number)[]): unknown {
   if (typeof value === 'string') {
     const whole = isStringField(path) ? undefined : wholePlaceholder(value);
-    return whole === undefined ? substitute(value, r.values) : typedValue(whole, r.values, r.types);
+    return whole === undefined
+      ? (substitute(value, r.values) ?? DROPPED)
+      : typedValue(whole, r.values, r.types);
   }
-  if (Array.isArray(value)) return value.map((v, i) => render(v, r, [...path, i]));
+  if (Array.isArray(value))
+    return value.map((v, i) => render(v, r, [...path, i])).filter((v) => v !== DROPPED);
   const o = asObj(value);
   if (!o) return value;
+  const out: Record<string, unknown> = {};
   // Keys stay as written: validation refuses placeholders in them.
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, render(v, r, [...path, k])]));
+  for (const [k, v] of Object.entries(o)) {
+    const rendered = render(v, r, [...path, k]);
+    if (rendered !== DROPPED) out[k] = rendered;
+    else if (k === 'value' && path[path.length - 2] === 'env') return DROPPED;
+  }
+  return out;
 }
 
 /** The template's metadata and spec for one trial, every placeholder replaced. */

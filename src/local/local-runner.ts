@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { durationSeconds, type StudySpec } from '../api/study.js';
 import type { TrialState } from '../api/trial.js';
 import { gpuRequest, gpuResources } from '../engine/gpu-request.js';
-import { StudyEngine, type StudyOutcome } from '../engine/study-engine.js';
+import { StudyEngine, type PriorTrial, type StudyOutcome } from '../engine/study-engine.js';
 import { primaryContainer, renderWorkload, trialName } from '../engine/trial-template.js';
 import { isActive } from '../engine/trial-view.js';
 import { MetricCollector } from '../metrics/collector.js';
 import { GpuAllocator } from './gpu-allocator.js';
 import { gpuVendor, visibleDevicesEnv, type GpuDevices, type GpuVendor } from './gpu-devices.js';
+import type { Journal } from './journal.js';
 import type { LocalTrial } from './local-trial.js';
+import { keepEarlierLog, processStart, type ResumeState } from './resume.js';
 import { processForContainer } from './trial-command.js';
 import { TrialProcess, type ProcessEnd, type ProcessSpec, type StopCause } from './trial-process.js';
 
@@ -32,6 +34,12 @@ export interface LocalRunOptions {
   /** How long a trial's output is still read after its main process exits (default 1 s). */
   drainMs?: number;
   countPrunedInBest?: boolean;
+  /** Where every decision is recorded before it takes effect, for `kubetune run --resume`. */
+  journal?: Journal;
+  /** Finished trials of earlier runs that seed the sampler (warm start). */
+  priors?: readonly PriorTrial[];
+  /** The trials of the run being resumed: finished ones are history, the others run again. */
+  resume?: Pick<ResumeState, 'finished' | 'rerun'>;
   /**
    * The GPUs trials that ask for some (`nvidia.com/gpu`, `amd.com/gpu`, …) are given, each shared by
    * at most `trialsPerGpu` trials (default 1). `none` runs them without a GPU. Without
@@ -64,6 +72,8 @@ interface Running {
   devices: string[];
   /** The last lines of output, quoted when the trial fails. */
   tail: string[];
+  /** Reports written to the journal; capped like the intermediate values a trial keeps. */
+  journalled: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -98,6 +108,10 @@ export class LocalRunner {
   private readonly engine: StudyEngine;
   private readonly trials: LocalTrial[] = [];
   private readonly running = new Map<number, Running>();
+  /** Trials of a resumed run waiting to run again, lowest index first; Pending in `trials`. */
+  private readonly reruns: LocalTrial[] = [];
+  /** Attempts started so far per trial index (a resumed trial's earlier ones included). */
+  private readonly attempts = new Map<number, number>();
   private interrupted = false;
   private wake: (() => void) | undefined;
   /** When run() began, for budget.wallClock; fixed once the run is over so its outcome stays put. */
@@ -106,9 +120,41 @@ export class LocalRunner {
   private readonly gpus: GpuPlan | undefined;
 
   constructor(private readonly opts: LocalRunOptions) {
-    this.engine = new StudyEngine(opts.spec, { countPrunedInBest: opts.countPrunedInBest ?? false });
+    this.engine = new StudyEngine(opts.spec, {
+      countPrunedInBest: opts.countPrunedInBest ?? false,
+      ...(opts.priors ? { priors: opts.priors } : {}),
+    });
     this.gpus = gpuPlan(opts);
     mkdirSync(join(opts.outputDir, 'logs'), { recursive: true });
+    if (opts.resume) this.restore(opts.resume);
+  }
+
+  /** Takes the resumed run's trials back: finished ones as they ended, the others queued. */
+  private restore({ finished, rerun }: Pick<ResumeState, 'finished' | 'rerun'>): void {
+    for (const f of finished) {
+      const trial = this.newTrial(f.index, this.engine.space.parse(f.params));
+      Object.assign(trial, {
+        state: f.state,
+        metrics: f.metrics,
+        intermediate: f.intermediate,
+        startTime: f.startTime,
+        completionTime: f.completionTime,
+        ...(f.value === undefined ? {} : { value: f.value }),
+        ...(f.reason === undefined ? {} : { reason: f.reason }),
+        ...(f.message === undefined ? {} : { message: f.message }),
+        ...(f.prunedAtStep === undefined ? {} : { prunedAtStep: f.prunedAtStep }),
+      });
+      this.trials.push(trial);
+      this.attempts.set(f.index, f.attempts);
+    }
+    for (const r of rerun) {
+      const trial = this.newTrial(r.index, this.engine.space.parse(r.params));
+      trial.state = 'Pending';
+      this.trials.push(trial);
+      this.reruns.push(trial);
+      this.attempts.set(r.index, r.attempts);
+    }
+    this.trials.sort((a, b) => a.index - b.index);
   }
 
   /** Stops every running trial gracefully and ends the study; results so far are kept. */
@@ -190,6 +236,15 @@ export class LocalRunner {
       }
       let started = 0;
       if (!this.interrupted && !outcome.done) {
+        // A resumed run's unfinished trials go first, with their own index and parameters.
+        while (
+          this.reruns.length > 0 &&
+          this.running.size < this.opts.spec.parallelism &&
+          this.gpuTrialsRoom() > 0
+        ) {
+          this.launchTrial(this.reruns.shift() as LocalTrial);
+          started++;
+        }
         const planned = await this.engine.plan(this.trials, this.wanted());
         // An interrupt may have come while the sampler was busy; it stopped only running trials.
         if (!this.interrupted) {
@@ -208,20 +263,24 @@ export class LocalRunner {
 
   /** Free parallel slots, fewer while trials wait for a GPU share. */
   private wanted(): number {
-    const slots = this.engine.freeSlots(this.trials);
+    return Math.min(this.engine.freeSlots(this.trials), this.gpuTrialsRoom());
+  }
+
+  /** How many more trials the free GPU shares can take. */
+  private gpuTrialsRoom(): number {
     const gpus = this.gpus;
     // A trial that can never fit is started anyway, to fail with the reason.
-    if (!gpus || gpus.perTrial === 0 || gpus.none || !gpus.allocator.fits(gpus.perTrial)) return slots;
-    return Math.min(slots, gpus.allocator.room(gpus.perTrial));
+    if (!gpus || gpus.perTrial === 0 || gpus.none || !gpus.allocator.fits(gpus.perTrial)) return Infinity;
+    return gpus.allocator.room(gpus.perTrial);
   }
 
   private stopAll(cause: RunnerStop): void {
     for (const r of this.running.values()) r.process.stop(cause);
   }
 
-  private start(index: number, params: LocalTrial['params']): void {
+  private newTrial(index: number, params: LocalTrial['params']): LocalTrial {
     const name = trialName(this.opts.name, index);
-    const trial: LocalTrial = {
+    return {
       name,
       index,
       params,
@@ -232,7 +291,23 @@ export class LocalRunner {
       startTime: new Date().toISOString(),
       logFile: join(this.opts.outputDir, 'logs', `${name}.log`),
     };
+  }
+
+  /** A new trial: journalled with its parameters before anything runs, then launched. */
+  private start(index: number, params: LocalTrial['params']): void {
+    const trial = this.newTrial(index, params);
+    this.opts.journal?.append({ event: 'asked', index, params: trial.formattedParams });
     this.trials.push(trial);
+    this.launchTrial(trial);
+  }
+
+  private launchTrial(trial: LocalTrial): void {
+    const { index } = trial;
+    const attempt = (this.attempts.get(index) ?? 0) + 1;
+    this.attempts.set(index, attempt);
+    if (attempt > 1) keepEarlierLog(trial.logFile, attempt - 1);
+    trial.state = 'Running';
+    trial.startTime = new Date().toISOString();
     const log = createWriteStream(trial.logFile);
     let spec: ProcessSpec;
     try {
@@ -248,6 +323,14 @@ export class LocalRunner {
       return;
     }
     const running = this.launch(trial, spec, log, devices);
+    const pgid = running.process.pid;
+    this.opts.journal?.append({
+      event: 'started',
+      index,
+      attempt,
+      startTime: trial.startTime,
+      ...(pgid === undefined ? {} : { pgid, leaderStart: processStart(pgid) }),
+    });
     this.running.set(index, running);
     this.opts.events?.trialStarted?.(trial);
     this.opts.events?.progress?.(this.trials);
@@ -328,6 +411,7 @@ export class LocalRunner {
       log,
       devices,
       tail: [],
+      journalled: 0,
     };
     const timeout = study.trialTimeoutSeconds;
     if (timeout !== undefined) {
@@ -343,6 +427,11 @@ export class LocalRunner {
     if (r.tail.length > TAIL_LINES) r.tail.shift();
     if (!r.collector.feedLine(line)) return;
     r.trial.intermediate = r.collector.intermediate();
+    const last = r.trial.intermediate.at(-1);
+    // A chatty trainer must not grow the journal (one fsync each) without bound; the finished
+    // entry carries the thinned curve anyway.
+    if (last && r.journalled++ < this.opts.spec.metrics.maxIntermediateValues)
+      this.opts.journal?.append({ event: 'report', index: r.trial.index, ...last });
     const decision = this.engine.prune(r.trial, this.trials);
     if (decision.prune) {
       r.trial.prunedAtStep = decision.step;
@@ -358,6 +447,19 @@ export class LocalRunner {
     if (end.reason !== undefined) trial.reason = end.reason;
     if (end.message !== undefined) trial.message = end.message;
     trial.completionTime = new Date().toISOString();
+    this.opts.journal?.append({
+      event: 'finished',
+      index: trial.index,
+      state: trial.state,
+      metrics: trial.metrics,
+      intermediate: trial.intermediate,
+      completionTime: trial.completionTime,
+      // JSON has no NaN or Infinity; such a value was never a result.
+      ...(trial.value !== undefined && Number.isFinite(trial.value) ? { value: trial.value } : {}),
+      ...(trial.reason === undefined ? {} : { reason: trial.reason }),
+      ...(trial.message === undefined ? {} : { message: trial.message }),
+      ...(trial.prunedAtStep === undefined ? {} : { prunedAtStep: trial.prunedAtStep }),
+    });
     if (!isActive(trial)) this.opts.events?.trialFinished?.(trial);
     this.opts.events?.progress?.(this.trials);
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { StudySpec } from '../api/study.js';
 import type { StudyOutcome } from '../engine/study-engine.js';
 import type { LocalTrial } from './local-trial.js';
+import type { PriorRecord } from './priors.js';
 
 export interface StudyResults {
   study: string;
@@ -17,6 +18,8 @@ export interface StudyResults {
     metrics: Record<string, number>;
   };
   trials: LocalTrial[];
+  /** Warm-start results the sampler saw: not trials of this study, listed apart. */
+  priors: PriorRecord[];
 }
 
 function csvCell(value: unknown): string {

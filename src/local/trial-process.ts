@@ -108,6 +108,11 @@ export class TrialProcess<Cause extends StopCause = StopCause> {
     this.ended = this.run(spec, onLine);
   }
 
+  /** The main process's pid, which is also its group's id; undefined when it could not start. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Stops the group: SIGTERM, then SIGKILL after the grace period. */
   stop(cause: Cause): void {
     if (!this.exited) this.stopCause ??= cause;

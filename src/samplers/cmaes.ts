@@ -203,7 +203,8 @@ function replay(ctx: SamplerContext, h: History, sigma0: number, lambda: number)
   let ys: number[] = [];
   for (const t of [...ctx.trials].sort((a, b) => a.index - b.index)) {
     if (isActive(t)) continue;
-    xs.push(space.toUnit(t.params));
+    // An inactive parameter sits at the mean, so it pulls neither the mean nor the covariance.
+    xs.push(space.toUnit(t.params, state.mean));
     ys.push(values.get(t.index) ?? Infinity);
     if (xs.length < lambda) continue;
     update(state, xs, ys, lambda);

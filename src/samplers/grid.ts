@@ -43,6 +43,44 @@ function checkStepCount(d: Dimension, index: number): void {
   );
 }
 
+/**
+ * Mixed-radix numbers (as pointAt reads them) of every valid combination of a conditional space:
+ * parents are chosen first, and an inactive parameter contributes digit 0 only. Stops past
+ * MAX_GRID_POINTS, which the caller then refuses.
+ */
+function conditionalPoints(space: SearchSpace, axes: readonly ParameterValue[][]): Float64Array {
+  const radix = new Array<number>(axes.length);
+  let weight = 1;
+  for (let i = axes.length - 1; i >= 0; i--) {
+    radix[i] = weight;
+    weight *= (axes[i] as ParameterValue[]).length;
+  }
+  if (!Number.isSafeInteger(weight))
+    throw new SettingsError(
+      'algorithm',
+      `the conditional grid's ${weight} combinations cannot be indexed; add steps or fewer values`,
+    );
+  const out: number[] = [];
+  const partial: Assignment = {};
+  const visit = (depth: number, flat: number): void => {
+    if (out.length > MAX_GRID_POINTS) return;
+    if (depth === space.order.length) {
+      out.push(flat);
+      return;
+    }
+    const i = space.order[depth] as number;
+    const name = (space.dims[i] as Dimension).name;
+    if (!space.activity(partial)[i]) return visit(depth + 1, flat);
+    (axes[i] as ParameterValue[]).forEach((v, k) => {
+      partial[name] = v;
+      visit(depth + 1, flat + k * (radix[i] as number));
+    });
+    delete partial[name];
+  };
+  visit(0, 0);
+  return Float64Array.from(out.sort((a, b) => a - b));
+}
+
 export const createGridSampler: SamplerFactory = (settings, space) => {
   const reader = new SettingsReader(settings, 'algorithm.settings');
   const pointsPerDimension = reader.number('pointsPerDimension', {
@@ -56,7 +94,10 @@ export const createGridSampler: SamplerFactory = (settings, space) => {
 
   space.dims.forEach((d, i) => checkStepCount(d, i));
   const axes = space.dims.map((d) => gridValues(d, pointsPerDimension));
-  const total = axes.reduce((n, axis) => n * axis.length, 1);
+  const full = axes.reduce((n, axis) => n * axis.length, 1);
+  // A conditional grid holds only the valid combinations: inactive parameters take no values.
+  const valid = space.conditional ? conditionalPoints(space, axes) : undefined;
+  const total = valid?.length ?? full;
   if (total > MAX_GRID_POINTS) {
     throw new SettingsError(
       'algorithm',
@@ -73,6 +114,11 @@ export const createGridSampler: SamplerFactory = (settings, space) => {
       out[(space.dims[i] as Dimension).name] = axis[flat % axis.length] as ParameterValue;
       flat = Math.floor(flat / axis.length);
     }
+    // fromUnit's rule: a parameter whose condition fails is left out (its digit was 0).
+    const active = space.activity(out);
+    space.dims.forEach((d, i) => {
+      if (!active[i]) delete out[d.name];
+    });
     return out;
   };
 
@@ -86,7 +132,8 @@ export const createGridSampler: SamplerFactory = (settings, space) => {
       const o = order;
       return indices.map((i) => {
         if (i >= total) throw new Error(`grid has only ${total} points; trial ${i} cannot be placed`);
-        return pointAt(ctx.space, o[i] as number);
+        const k = o[i] as number;
+        return pointAt(ctx.space, valid ? (valid[k] as number) : k);
       });
     },
   };

@@ -1,7 +1,7 @@
 import type { Assignment } from '../api/parameter.js';
 import { Rng } from '../engine/rng.js';
 import type { Sampler, SamplerFactory } from '../engine/sampler.js';
-import type { SearchSpace } from '../engine/search-space.js';
+import type { Dimension, SearchSpace } from '../engine/search-space.js';
 import { SettingsReader, WITHIN_BUDGET } from '../engine/settings.js';
 import { bucketOf, categoryCounts, collectHistory, snap } from './history.js';
 import { erfc, logSumExp } from './math.js';
@@ -49,8 +49,8 @@ class Parzen {
   }
 
   /** Clamps per-dimension minimum bandwidths for stepped/int numeric dims. */
-  floorSigma(space: SearchSpace): void {
-    space.dims.forEach((dim, i) => {
+  floorSigma(dims: readonly Dimension[]): void {
+    dims.forEach((dim, i) => {
       if (dim.type !== 'categorical' && dim.count !== undefined)
         this.sigma[i] = Math.max(this.sigma[i] as number, 0.5 / dim.count);
       else if (dim.type === 'int')
@@ -170,17 +170,15 @@ export const createTpeSampler: SamplerFactory = (settings) => {
         if (h.x.length < opts.nStartup) {
           a = space.fromUnit(sobol.point(index));
         } else {
-          a = tpePoint(
-            space,
-            counts,
-            opts,
-            h.x,
-            h.y,
-            h.index,
-            [...h.pending, ...batch],
-            new Rng(ctx.seed, 'tpe', index),
-            h.keys,
-          );
+          const input: TpeInput = {
+            x: h.x,
+            y: h.y,
+            index: h.index,
+            pending: [...h.pending, ...batch],
+            rng: new Rng(ctx.seed, 'tpe', index),
+            keys: h.keys,
+          };
+          a = (space.conditional ? conditionalTpePoint : tpePoint)(space, counts, opts, input);
         }
         const u = space.toUnit(a);
         batch.push(u);
@@ -193,45 +191,113 @@ export const createTpeSampler: SamplerFactory = (settings) => {
   return sampler;
 };
 
-function tpePoint(
-  space: SearchSpace,
-  counts: number[],
+interface TpeInput {
+  x: number[][];
+  y: number[];
+  index: number[];
+  pending: number[][];
+  rng: Rng;
+  keys: Set<string>;
+}
+
+/**
+ * The best `gamma` share of the results ("below") and the rest ("above", oldest first so the age
+ * ramp down-weights old points; with constantLiar, pending points are the newest).
+ */
+function splitHistory(
   opts: TpeOptions,
-  x: number[][],
-  y: number[],
-  index: number[],
-  pending: number[][],
-  rng: Rng,
-  keys: Set<string>,
-): Assignment {
+  { x, y, index, pending }: TpeInput,
+): { below: number[][]; above: number[][]; aboveWeights: number[] } {
   const n = x.length;
   const order = Array.from({ length: n }, (_, i) => i).sort(
     (a, b) => (y[a] as number) - (y[b] as number) || (index[a] as number) - (index[b] as number),
   );
   const nBelow = Math.min(Math.ceil(opts.gamma * n), opts.maxBelow);
-  const below = order.slice(0, nBelow);
-  // The rest, oldest first so the age ramp down-weights old points; liars are the newest.
   const aboveIdx = order.slice(nBelow).sort((a, b) => (index[a] as number) - (index[b] as number));
-  const abovePts = aboveIdx.map((i) => x[i] as number[]);
-  if (opts.constantLiar) abovePts.push(...pending);
-  const l = new Parzen(
-    below.map((i) => x[i] as number[]),
-    new Array<number>(below.length).fill(1),
-    counts,
-    opts.priorWeight,
-  );
-  const g = new Parzen(abovePts, ageWeights(abovePts.length), counts, opts.priorWeight);
-  l.floorSigma(space);
-  g.floorSigma(space);
+  const above = aboveIdx.map((i) => x[i] as number[]);
+  if (opts.constantLiar) above.push(...pending);
+  return {
+    below: order.slice(0, nBelow).map((i) => x[i] as number[]),
+    above,
+    aboveWeights: ageWeights(above.length),
+  };
+}
 
+function tpePoint(space: SearchSpace, counts: number[], opts: TpeOptions, input: TpeInput): Assignment {
+  const { below, above, aboveWeights } = splitHistory(opts, input);
+  const { rng, keys } = input;
+  const l = new Parzen(below, new Array<number>(below.length).fill(1), counts, opts.priorWeight);
+  const g = new Parzen(above, aboveWeights, counts, opts.priorWeight);
+  l.floorSigma(space.dims);
+  g.floorSigma(space.dims);
+  return bestCandidate(space, opts, rng, keys, {
+    sample: () => l.sample(rng),
+    score: (u) => l.logPdf(u) - g.logPdf(u),
+  });
+}
+
+/**
+ * TPE for a conditional space: one univariate l/g pair per parameter, each fitted only on the
+ * trials where that parameter was active (the "below"/"above" split is still over all trials).
+ * A candidate is scored on the parameters it activates, so an inactive parameter never enters
+ * the model, neither as evidence nor as a coordinate to score.
+ */
+function conditionalTpePoint(
+  space: SearchSpace,
+  counts: number[],
+  opts: TpeOptions,
+  input: TpeInput,
+): Assignment {
+  const { below, above, aboveWeights } = splitHistory(opts, input);
+  const activeIn = (u: number[]) => {
+    const a = space.fromUnit(u);
+    return space.dims.map((d) => a[d.name] !== undefined);
+  };
+  const belowActive = below.map(activeIn);
+  const aboveActive = above.map(activeIn);
+  const models = space.dims.map((dim, i) => {
+    const pick = (pts: number[][], act: boolean[][]) =>
+      pts.flatMap((p, r) => (act[r]?.[i] ? [[p[i] as number]] : []));
+    const gWeights = aboveWeights.filter((_, r) => aboveActive[r]?.[i]);
+    const l = new Parzen(
+      pick(below, belowActive),
+      new Array<number>(belowActive.filter((a) => a[i]).length).fill(1),
+      [counts[i] as number],
+      opts.priorWeight,
+    );
+    const g = new Parzen(pick(above, aboveActive), gWeights, [counts[i] as number], opts.priorWeight);
+    l.floorSigma([dim]);
+    g.floorSigma([dim]);
+    return { l, g };
+  });
+  return bestCandidate(space, opts, input.rng, input.keys, {
+    sample: () => models.map(({ l }) => l.sample(input.rng)[0] as number),
+    score: (u) => {
+      const active = activeIn(u);
+      return models.reduce(
+        (s, { l, g }, i) => (active[i] ? s + l.logPdf([u[i] as number]) - g.logPdf([u[i] as number]) : s),
+        0,
+      );
+    },
+  });
+}
+
+/** The highest-scoring of nCandidates samples that does not repeat a trial. */
+function bestCandidate(
+  space: SearchSpace,
+  opts: TpeOptions,
+  rng: Rng,
+  keys: Set<string>,
+  model: { sample(): number[]; score(u: number[]): number },
+): Assignment {
   let best: { score: number; a: Assignment } | undefined;
   let fallback: Assignment | undefined;
   for (let c = 0; c < opts.nCandidates; c++) {
-    const u = snap(space, l.sample(rng));
+    const u = snap(space, model.sample());
     const a = space.fromUnit(u);
     fallback ??= a;
     if (keys.has(space.key(a))) continue;
-    const score = l.logPdf(u) - g.logPdf(u);
+    const score = model.score(u);
     if (!best || score > best.score) best = { score, a };
   }
   if (best) return best.a;

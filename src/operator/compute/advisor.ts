@@ -79,7 +79,13 @@ export class PooledAdvisor implements Advisor {
     try {
       const { packed, transfer } = packTrials(trials);
       params = await this.pool.run<Assignment[]>(
-        { kind: 'suggest', spec: engine.spec, trials: packed, indices } satisfies AdvisorTask,
+        {
+          kind: 'suggest',
+          spec: engine.spec,
+          trials: packed,
+          indices,
+          priors: engine.priorTrials,
+        } satisfies AdvisorTask,
         this.opts.suggestBudgetMs,
         transfer,
       );

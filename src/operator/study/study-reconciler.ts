@@ -29,6 +29,7 @@ import { studyElapsedSeconds, trialGpuHours } from './study-status.js';
 import { StudyStatusWriter } from './status-writer.js';
 import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
 import { TrialStore } from './trial-store.js';
+import { loadPriorTrials } from './prior-studies.js';
 
 export interface ReconcilerHooks {
   suggestionSeconds?(algorithm: string, seconds: number): void;
@@ -107,7 +108,7 @@ export class StudyReconciler {
         this.forget(namespace, name);
         return {};
       }
-      const parsed = this.parse(study);
+      const parsed = await this.parse(study);
       if (!parsed.ok) {
         await this.status.reportInvalid(study, parsed.message, this.now());
         return {};
@@ -280,7 +281,9 @@ export class StudyReconciler {
     return this.deps.now?.() ?? new Date();
   }
 
-  private parse(study: StudyObject): { ok: true; engine: StudyEngine } | { ok: false; message: string } {
+  private async parse(
+    study: StudyObject,
+  ): Promise<{ ok: true; engine: StudyEngine } | { ok: false; message: string }> {
     const key = objectKey(study);
     const generation = study.metadata.generation ?? 0;
     const cached = this.engines.get(key);
@@ -296,8 +299,12 @@ export class StudyReconciler {
     }
     const refused = this.kindRefusal(result.data) ?? this.deps.policy?.(result.data);
     if (refused) return { ok: false, message: refused };
+    const priors = result.data.priorStudies.length
+      ? await loadPriorTrials(this.store, study.metadata.namespace ?? '', result.data)
+      : ({ ok: true, priors: [] } as const);
+    if (!priors.ok) return priors;
     try {
-      const engine = new StudyEngine(result.data);
+      const engine = new StudyEngine(result.data, { priors: priors.priors });
       this.engines.set(key, { generation, engine });
       return { ok: true, engine };
     } catch (err) {

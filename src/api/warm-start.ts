@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { freeForm } from './crd-meta.js';
+
+/**
+ * One configuration to evaluate before the sampler proposes anything (Optuna's enqueue_trial).
+ * Values are written as in YAML (numbers or strings); the engine checks them against the
+ * search space, conditional parameters included, and names the one at fault.
+ */
+export const InitialTrial = z.strictObject({
+  params: freeForm(z.record(z.string().max(63), z.union([z.string().max(253), z.number()]))),
+});
+export type InitialTrial = z.output<typeof InitialTrial>;
+
+/** Trials 0, 1, ... of the study take these parameters, in order; they count toward maxTrials. */
+export const InitialTrials = z.array(InitialTrial).max(1000).default([]);
+
+/**
+ * Earlier Studies in the same namespace whose finished trials seed the sampler's history (read
+ * once, at most MAX_PRIOR_TRIALS in all). They must have the same spec.parameters; they are
+ * reported apart from this study's trials and do not count toward maxTrials.
+ */
+export const MAX_PRIOR_TRIALS = 2000;
