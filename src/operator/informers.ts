@@ -11,6 +11,7 @@ import {
   type TrialObject,
 } from './kube/resources.js';
 import { SupervisedInformer } from './runtime/supervised-informer.js';
+import { studyIndexOf } from './study/study-cache.js';
 
 export interface StudyInformers {
   studies: SupervisedInformer<StudyObject>[];
@@ -29,7 +30,8 @@ const customPath = (plural: string, { namespace }: Scope) =>
 /**
  * Informers on Studies, Trials, Jobs and Pods, for all namespaces or one set per watched
  * namespace. Jobs and Pods are filtered by the study label so the operator never caches the
- * rest of the cluster.
+ * rest of the cluster. Trials, Jobs and Pods are indexed by namespace and study label: a
+ * reconcile reads one study's objects, not the whole cache.
  */
 export function createInformers(
   c: KubeClients,
@@ -44,17 +46,19 @@ export function createInformers(
     path: string,
     list: () => Promise<KubernetesListObject<T>>,
     labelSelector?: string,
+    byStudy = true,
   ) =>
     new SupervisedInformer<T>(c.kc, {
       name,
       path,
       list,
       logger,
+      ...(byStudy ? { indexBy: studyIndexOf } : {}),
       ...(labelSelector ? { labelSelector } : {}),
       ...(maxSilenceMs ? { maxSilenceMs } : {}),
     });
 
-  const custom = <T extends KubernetesObject>(plural: string, scope: Scope) =>
+  const custom = <T extends KubernetesObject>(plural: string, scope: Scope, byStudy: boolean) =>
     make<T>(
       `${plural}${scope.namespace ? `/${scope.namespace}` : ''}`,
       customPath(plural, scope),
@@ -71,11 +75,13 @@ export function createInformers(
               version: VERSION,
               plural,
             })) as KubernetesListObject<T>,
+      undefined,
+      byStudy,
     );
 
   return {
-    studies: scopes.map((s) => custom<StudyObject>(STUDY_PLURAL, s)),
-    trials: scopes.map((s) => custom<TrialObject>(TRIAL_PLURAL, s)),
+    studies: scopes.map((s) => custom<StudyObject>(STUDY_PLURAL, s, false)),
+    trials: scopes.map((s) => custom<TrialObject>(TRIAL_PLURAL, s, true)),
     jobs: scopes.map((s) =>
       make<V1Job>(
         `jobs${s.namespace ? `/${s.namespace}` : ''}`,

@@ -33,6 +33,11 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   /** Defaults to client-node's makeInformer; tests of the supervision logic inject a fake. */
   factory?: InformerFactory<T>;
   random?: () => number;
+  /**
+   * A secondary index (e.g. namespace/study label), so that reading one study's objects costs
+   * O(its objects) rather than a scan of the cache. Objects it maps to undefined are not indexed.
+   */
+  indexBy?: (obj: T) => string | undefined;
 }
 
 type EventName = 'add' | 'update' | 'delete';
@@ -57,6 +62,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private readonly resetAfterMs: number;
   private readonly random: () => number;
   private readonly cache = new Map<string, T>();
+  private readonly index = new Map<string, Map<string, T>>();
   private readonly handlers: Record<EventName, ((obj: T) => void)[]> = { add: [], update: [], delete: [] };
   private current: Informer<T> | undefined;
   private currentListedAt: number | undefined;
@@ -122,6 +128,12 @@ export class SupervisedInformer<T extends KubernetesObject> {
 
   get(name: string, namespace?: string): T | undefined {
     return this.cache.get(`${namespace ?? ''}/${name}`);
+  }
+
+  /** The cached objects `indexBy` maps to `value`. */
+  indexed(value: string): T[] {
+    const bucket = this.index.get(value);
+    return bucket ? [...bucket.values()] : [];
   }
 
   private launch(): void {
@@ -205,6 +217,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     for (const [key, obj] of this.cache) {
       if (!seen.has(key)) {
         this.cache.delete(key);
+        this.unindex(key, obj);
         this.emit('delete', obj);
       }
     }
@@ -223,14 +236,35 @@ export class SupervisedInformer<T extends KubernetesObject> {
     const known = this.cache.get(key);
     if (known && sameVersion(known, obj)) return;
     this.cache.set(key, obj);
+    if (known) this.unindex(key, known);
+    this.reindex(key, obj);
     this.emit(known ? 'update' : 'add', obj);
   }
 
   private remove(obj: T): void {
     this.touch();
     const key = keyOf(obj);
-    if (!this.cache.delete(key)) return;
+    const known = this.cache.get(key);
+    if (!known) return;
+    this.cache.delete(key);
+    this.unindex(key, known);
     this.emit('delete', obj);
+  }
+
+  private reindex(key: string, obj: T): void {
+    const value = this.opts.indexBy?.(obj);
+    if (value === undefined) return;
+    let bucket = this.index.get(value);
+    if (!bucket) this.index.set(value, (bucket = new Map()));
+    bucket.set(key, obj);
+  }
+
+  private unindex(key: string, obj: T): void {
+    const value = this.opts.indexBy?.(obj);
+    if (value === undefined) return;
+    const bucket = this.index.get(value);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.index.delete(value);
   }
 
   private emit(event: EventName, obj: T): void {

@@ -21,6 +21,7 @@ import { gpuRequest } from './gpu-request.js';
 import { shareProfile, type TrialLedger } from './slot-ledger.js';
 import { studyElapsedSeconds, trialGpuHours } from './study-status.js';
 import { StudyStatusWriter } from './status-writer.js';
+import type { StudyCache } from './study-cache.js';
 import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
 import { TrialStore } from './trial-store.js';
 
@@ -43,6 +44,8 @@ export interface ReconcilerDeps {
   hooks?: ReconcilerHooks;
   /** The operator-wide cap on active trials (or their GPUs, shared fairly) across all studies. */
   slots?: TrialLedger;
+  /** The informers' caches to read from; without it every reconcile reads live (LISTs). */
+  cache?: StudyCache;
   /** Suggestions and pruning decisions; inline unless the operator passes its worker pool. */
   advisor?: Advisor;
   /** The operator's own limits on a valid spec (trial pod policy, Prometheus allowlist): a message makes it InvalidSpec. */
@@ -68,7 +71,7 @@ export class StudyReconciler {
   private readonly advisor: Advisor;
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.store = new TrialStore(deps.clients);
+    this.store = new TrialStore(deps.clients, deps.cache);
     this.advisor = deps.advisor ?? inlineAdvisor;
     this.trials = new TrialLifecycle({
       clients: deps.clients,

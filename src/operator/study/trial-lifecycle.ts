@@ -158,7 +158,7 @@ export class TrialLifecycle {
       intermediate: full.intermediate ?? entry.view.intermediate,
     };
     if (status.state === 'Succeeded') return;
-    await this.deps.store.deleteJob(trial.metadata.namespace, trial.metadata.name);
+    await this.deps.store.deleteJob(trial.metadata.namespace, trial.metadata.name, trial.spec.study);
     const warn = status.state === 'Failed' || status.state === 'MetricsUnavailable';
     this.deps.events.emit(
       trial,
@@ -171,18 +171,28 @@ export class TrialLifecycle {
   private async settleTerminal(entry: TrialEntry, job: V1Job | undefined): Promise<void> {
     this.forget(objectKey(entry.object));
     if (job && !isFinished(job) && !job.metadata?.deletionTimestamp)
-      await this.deps.store.deleteJob(entry.object.metadata.namespace, job.metadata?.name as string);
+      await this.deps.store.deleteJob(
+        entry.object.metadata.namespace,
+        job.metadata?.name as string,
+        entry.object.spec.study,
+      );
   }
 
   /**
    * A trial without a Job either has not started (create it) or lost the Job it had: deleted by
    * a user or by ttlSecondsAfterFinished. Re-running it silently would hide that and could run a
-   * trial twice, so a lost Job ends the trial. The Job list is a live (quorum) read, so a Job
-   * this operator just created is never missing from it.
+   * trial twice, so a lost Job ends the trial. A Job this operator created is in the Job list
+   * even before the cache has it (an expectation); one the cache lacks for another reason (a
+   * missed event, a previous operator's create) is confirmed gone by a live read first.
    */
   private async withoutJob(pass: StudyPass, entry: TrialEntry, job: V1Job | undefined): Promise<boolean> {
     if (!job && !entry.object.status?.jobName) return this.createJob(pass, entry);
     const name = entry.object.status?.jobName ?? entry.object.metadata.name;
+    if (!job && !(await this.deps.store.jobGone(entry.object.metadata.namespace, name))) {
+      // The cache will deliver it; its event reconciles the study again.
+      pass.requeueIn(1000);
+      return false;
+    }
     await this.end(entry, {
       state: 'Failed',
       reason: 'JobDeleted',

@@ -3,6 +3,7 @@ import type { Condition, StudyStatus } from '../../api/study.js';
 import type { TrialStatus } from '../../api/trial.js';
 import type { KubeClients } from '../kube/clients.js';
 import { KUEUE_GROUP, KUEUE_VERSION, type KueueWorkload } from './queued-trials.js';
+import { studyIndexKey, type StudyCache } from './study-cache.js';
 import { MERGE_PATCH } from '../kube/clients.js';
 import { isAlreadyExists, isNotFound } from '../runtime/kube-errors.js';
 import {
@@ -16,14 +17,20 @@ import {
 } from '../kube/resources.js';
 
 /**
- * The API calls a study reconcile makes, in one place. Trials, Jobs and Pods are listed live
- * rather than read from informer caches: a cache that lags a just-created Trial would let the
- * engine plan past maxTrials, and one LIST per kind per reconcile is cheap.
+ * The API calls a study reconcile makes, in one place. With a StudyCache (the operator), the
+ * Study, its Trials, Jobs and Pods are read from the informers' caches, and every write is
+ * recorded there as an expectation: a cache that lags a just-created Trial or Job still shows
+ * it, so the engine never plans past maxTrials or parallelism on a stale view. Without one
+ * (unit tests of error paths against a fake apiserver), they are read live.
  */
 export class TrialStore {
-  constructor(private readonly c: KubeClients) {}
+  constructor(
+    private readonly c: KubeClients,
+    private readonly cache?: StudyCache,
+  ) {}
 
   async getStudy(namespace: string, name: string): Promise<StudyObject | undefined> {
+    if (this.cache) return this.cache.study(namespace, name);
     try {
       return (await this.c.custom.getNamespacedCustomObject({
         group: GROUP,
@@ -39,6 +46,7 @@ export class TrialStore {
   }
 
   async listTrials(namespace: string, study: string): Promise<TrialObject[]> {
+    if (this.cache) return this.cache.trialsOf(namespace, study);
     const list = (await this.c.custom.listNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
@@ -50,16 +58,17 @@ export class TrialStore {
   }
 
   async listJobs(namespace: string, study: string): Promise<V1Job[]> {
+    if (this.cache) return this.cache.jobsOf(namespace, study);
     return (await this.c.batch.listNamespacedJob({ namespace, labelSelector: `${LABEL_STUDY}=${study}` }))
       .items;
   }
 
   async listPods(namespace: string, study: string): Promise<V1Pod[]> {
+    if (this.cache) return this.cache.podsOf(namespace, study);
     return (await this.c.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_STUDY}=${study}` }))
       .items;
   }
 
-  /** Creates the Trial, or returns the one a previous (crashed) reconcile already created. */
   /**
    * The namespace's Kueue Workloads. Kueue does not copy the Job's labels to its Workload, so
    * they cannot be selected per study; one list per reconcile that has a queued trial.
@@ -74,6 +83,7 @@ export class TrialStore {
     return list.items;
   }
 
+  /** Creates the Trial, or returns the one a previous (crashed) reconcile already created. */
   async createTrial(trial: TrialObject): Promise<{ trial: TrialObject; created: boolean }> {
     const { namespace, name } = trial.metadata;
     try {
@@ -84,6 +94,7 @@ export class TrialStore {
         plural: TRIAL_PLURAL,
         body: trial,
       })) as TrialObject;
+      this.cache?.trials.wrote(created);
       return { trial: created, created: true };
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
@@ -94,13 +105,18 @@ export class TrialStore {
         plural: TRIAL_PLURAL,
         name,
       })) as TrialObject;
+      this.cache?.trials.wrote(existing);
       return { trial: existing, created: false };
     }
   }
 
   async createJob(job: V1Job): Promise<boolean> {
     try {
-      await this.c.batch.createNamespacedJob({ namespace: job.metadata?.namespace as string, body: job });
+      const created = await this.c.batch.createNamespacedJob({
+        namespace: job.metadata?.namespace as string,
+        body: job,
+      });
+      this.cache?.jobs.wrote(created);
       return true;
     } catch (err) {
       if (isAlreadyExists(err)) return false;
@@ -108,11 +124,28 @@ export class TrialStore {
     }
   }
 
-  async deleteJob(namespace: string, name: string): Promise<void> {
+  async deleteJob(namespace: string, name: string, study: string): Promise<void> {
     try {
       await this.c.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Foreground' });
     } catch (err) {
       if (!isNotFound(err)) throw err;
+    }
+    this.cache?.jobs.removed(namespace, name, studyIndexKey(namespace, study));
+  }
+
+  /**
+   * Whether a Job missing from the Job list is really gone. A cached list may have missed it (a
+   * lagging or restarting informer), so this is a live (quorum) read: ending a trial as
+   * JobDeleted is final. A live list already was one.
+   */
+  async jobGone(namespace: string, name: string): Promise<boolean> {
+    if (!this.cache) return true;
+    try {
+      await this.c.batch.readNamespacedJob({ namespace, name });
+      return false;
+    } catch (err) {
+      if (isNotFound(err)) return true;
+      throw err;
     }
   }
 
@@ -128,10 +161,12 @@ export class TrialStore {
     resourceVersion?: string,
   ): Promise<TrialObject> {
     const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status };
-    return (await this.c.custom.patchNamespacedCustomObjectStatus(
+    const patched = (await this.c.custom.patchNamespacedCustomObjectStatus(
       { group: GROUP, version: VERSION, namespace, plural: TRIAL_PLURAL, name, body },
       MERGE_PATCH,
     )) as TrialObject;
+    this.cache?.trials.wrote(patched);
+    return patched;
   }
 
   /**
@@ -148,19 +183,20 @@ export class TrialStore {
       { op: 'test', path: '/status/state', value: 'Running' },
       ...Object.entries(values).map(([key, value]) => ({ op: 'add', path: `/status/${key}`, value })),
     ];
-    await this.c.custom.patchNamespacedCustomObjectStatus({
+    const patched = (await this.c.custom.patchNamespacedCustomObjectStatus({
       group: GROUP,
       version: VERSION,
       namespace,
       plural: TRIAL_PLURAL,
       name,
       body,
-    });
+    })) as TrialObject;
+    this.cache?.trials.wrote(patched);
   }
 
   /** Replaces the conditions alone, leaving the rest of the status as it is. */
   async patchStudyConditions(namespace: string, name: string, conditions: Condition[]): Promise<void> {
-    await this.c.custom.patchNamespacedCustomObjectStatus(
+    const patched = (await this.c.custom.patchNamespacedCustomObjectStatus(
       {
         group: GROUP,
         version: VERSION,
@@ -170,15 +206,17 @@ export class TrialStore {
         body: { status: { conditions } },
       },
       MERGE_PATCH,
-    );
+    )) as StudyObject;
+    this.cache?.studies.wrote(patched);
   }
 
   async patchStudyStatus(namespace: string, name: string, status: StudyStatus): Promise<void> {
     // Merge patch with nulls for fields that disappeared (e.g. bestTrial after trials are deleted).
     const body = { status: { bestTrial: null, completionTime: null, ...status } };
-    await this.c.custom.patchNamespacedCustomObjectStatus(
+    const patched = (await this.c.custom.patchNamespacedCustomObjectStatus(
       { group: GROUP, version: VERSION, namespace, plural: STUDY_PLURAL, name, body },
       MERGE_PATCH,
-    );
+    )) as StudyObject;
+    this.cache?.studies.wrote(patched);
   }
 }
