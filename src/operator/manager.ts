@@ -33,6 +33,7 @@ import { StudyCache, studyIndexOf, type Expectations } from './study/study-cache
 import { countTrials } from './study/study-status.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
+import { watchStudies } from './study-triggers.js';
 import { TrialMetricsTracker } from './trials/metrics-tracker.js';
 
 export interface OperatorOptions {
@@ -162,14 +163,11 @@ async function runControllers(
     if (!triggeredAt.has(key)) triggeredAt.set(key, Date.now());
     queue.add(key);
   };
-  const bySelf = (o: { metadata?: { namespace?: string; name?: string } }) =>
-    enqueue(`${o.metadata?.namespace}/${o.metadata?.name}`);
+  const stopResync = watchStudies(informers.studies, enqueue, opts.resyncMs ?? 60_000);
   const byLabel = (o: KubernetesObject) => {
     const key = studyIndexOf(o);
     if (key) enqueue(key);
   };
-  for (const inf of informers.studies)
-    for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, bySelf);
   const labelled: { on(ev: 'add' | 'update' | 'delete', cb: typeof byLabel): void }[] = [
     ...informers.trials,
     ...informers.jobs,
@@ -254,9 +252,6 @@ async function runControllers(
     { namespaces: opts.namespaces.length ? opts.namespaces : 'all', workers: opts.workers },
     'controllers started',
   );
-  const resync = setInterval(() => {
-    for (const s of informers.studies.flatMap((i) => i.list())) bySelf(s);
-  }, opts.resyncMs ?? 60_000);
 
   const work = queue.run(
     opts.workers,
@@ -286,7 +281,7 @@ async function runControllers(
   await new Promise<void>((resolve) =>
     signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
   );
-  clearInterval(resync);
+  stopResync();
   queue.shutDown({ drain: false });
   await work;
   tracker.stopAll();
