@@ -140,10 +140,9 @@ export class TrialLifecycle {
       ...(status.message !== undefined ? { message: fitText(status.message, MAX_MESSAGE) } : {}),
       completionTime: this.deps.now().toISOString(),
     };
-    if (!status.intermediate && entry.view.intermediate.length === 0) {
-      const live = this.deps.tracker.collector(trial);
-      if (live) full.intermediate = live.intermediate();
-    }
+    // Values seen since the tracker's last batched write are recorded with the ending.
+    const live = status.intermediate ? undefined : this.deps.tracker.collector(trial)?.intermediate();
+    if (live && live.length > entry.view.intermediate.length) full.intermediate = live;
     // Stopped first, so no value the tracker had not yet written lands after the terminal state.
     // The pruning progress is kept until the write succeeds: a decision that fails to be written
     // (409) is judged again.
@@ -269,7 +268,10 @@ export class TrialLifecycle {
   ): Promise<boolean> {
     await this.markRunning(entry, obs);
     const container = primaryContainer(pass.ps.spec.trialTemplate).name;
-    this.deps.tracker.ensure(pass.ps, entry.object, obs.pod, container);
+    const index = entry.view.index;
+    this.deps.tracker.ensure(pass.ps, entry.object, obs.pod, container, (after, upTo) =>
+      pass.engine.judgesBetween(index, after, upTo),
+    );
     const timeout = pass.ps.spec.trialTimeoutSeconds;
     if (timeout !== undefined) {
       const ran = (obs.finishedAt ?? pass.now).getTime() - obs.startedAt.getTime();
