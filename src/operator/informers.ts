@@ -10,6 +10,7 @@ import {
   type StudyObject,
   type TrialObject,
 } from './kube/resources.js';
+import { paginate } from './runtime/list-watch.js';
 import { SupervisedInformer } from './runtime/supervised-informer.js';
 import { studyIndexOf } from './study/study-cache.js';
 
@@ -29,7 +30,7 @@ const customPath = (plural: string, { namespace }: Scope) =>
 
 /**
  * Informers on Studies, Trials, Jobs and Pods, for all namespaces or one set per watched
- * namespace. Jobs and Pods are filtered by the study label so the operator never caches the
+ * namespace, listed in pages and watched with bookmarks. Jobs and Pods are filtered by the study label so the operator never caches the
  * rest of the cluster. Trials, Jobs and Pods are indexed by namespace and study label: a
  * reconcile reads one study's objects, not the whole cache.
  */
@@ -62,19 +63,24 @@ export function createInformers(
     make<T>(
       `${plural}${scope.namespace ? `/${scope.namespace}` : ''}`,
       customPath(plural, scope),
-      async () =>
-        (scope.namespace
-          ? await c.custom.listNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
-              namespace: scope.namespace,
-              plural,
-            })
-          : await c.custom.listCustomObjectForAllNamespaces({
-              group: GROUP,
-              version: VERSION,
-              plural,
-            })) as KubernetesListObject<T>,
+      () =>
+        paginate<T>(
+          async (page) =>
+            (scope.namespace
+              ? await c.custom.listNamespacedCustomObject({
+                  group: GROUP,
+                  version: VERSION,
+                  namespace: scope.namespace,
+                  plural,
+                  ...page,
+                })
+              : await c.custom.listCustomObjectForAllNamespaces({
+                  group: GROUP,
+                  version: VERSION,
+                  plural,
+                  ...page,
+                })) as KubernetesListObject<T>,
+        ),
       undefined,
       byStudy,
     );
@@ -87,9 +93,11 @@ export function createInformers(
         `jobs${s.namespace ? `/${s.namespace}` : ''}`,
         s.namespace ? `/apis/batch/v1/namespaces/${s.namespace}/jobs` : '/apis/batch/v1/jobs',
         () =>
-          s.namespace
-            ? c.batch.listNamespacedJob({ namespace: s.namespace, labelSelector: selector })
-            : c.batch.listJobForAllNamespaces({ labelSelector: selector }),
+          paginate((page) =>
+            s.namespace
+              ? c.batch.listNamespacedJob({ namespace: s.namespace, labelSelector: selector, ...page })
+              : c.batch.listJobForAllNamespaces({ labelSelector: selector, ...page }),
+          ),
         selector,
       ),
     ),
@@ -98,9 +106,11 @@ export function createInformers(
         `pods${s.namespace ? `/${s.namespace}` : ''}`,
         s.namespace ? `/api/v1/namespaces/${s.namespace}/pods` : '/api/v1/pods',
         () =>
-          s.namespace
-            ? c.core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector })
-            : c.core.listPodForAllNamespaces({ labelSelector: selector }),
+          paginate((page) =>
+            s.namespace
+              ? c.core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector, ...page })
+              : c.core.listPodForAllNamespaces({ labelSelector: selector, ...page }),
+          ),
         selector,
       ),
     ),

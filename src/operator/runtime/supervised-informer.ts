@@ -4,16 +4,17 @@
 // owns the informer's lifecycle: it restarts it with jittered exponential backoff (one restart
 // at a time), relists when nothing has been heard for too long, and keeps its own cache across
 // restarts so that deletions missed while the watch was down are still reported.
-import { makeInformer } from '@kubernetes/client-node';
 import type { Informer, KubeConfig, KubernetesObject, ListPromise } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from './kube-errors.js';
+import { makeListWatch, type ListWatchHooks } from './list-watch.js';
 
 export type InformerFactory<T extends KubernetesObject> = (
   kc: KubeConfig,
   path: string,
   list: ListPromise<T>,
-  labelSelector?: string,
+  labelSelector: string | undefined,
+  hooks: ListWatchHooks<T>,
 ) => Informer<T>;
 
 export interface SupervisedInformerOptions<T extends KubernetesObject> {
@@ -30,8 +31,13 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   /** A generation that has been listed this long counts as healthy: the backoff starts over. */
   resetAfterMs?: number;
   onRestart?: (reason: string) => void;
-  /** Defaults to client-node's makeInformer; tests of the supervision logic inject a fake. */
+  /** Defaults to makeListWatch (bookmarks requested); tests of the supervision logic inject a fake. */
   factory?: InformerFactory<T>;
+  /**
+   * Trims each object before it is cached (listed or watched): the cache keeps only what its
+   * readers use. It must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (obj: T) => T;
   random?: () => number;
   /**
    * A secondary index (e.g. namespace/study label), so that reading one study's objects costs
@@ -79,7 +85,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   ) {
     this.opts = opts;
     this.log = opts.logger.child({ informer: opts.name });
-    this.factory = opts.factory ?? makeInformer;
+    this.factory = opts.factory ?? makeListWatch;
     this.maxSilenceMs = opts.maxSilenceMs ?? 5 * 60_000;
     this.backoff = opts.backoff ?? { baseMs: 1000, maxMs: 30_000 };
     this.resetAfterMs = opts.resetAfterMs ?? 2 * 60_000;
@@ -137,12 +143,19 @@ export class SupervisedInformer<T extends KubernetesObject> {
   }
 
   private launch(): void {
+    const { transform } = this.opts;
     const list: ListPromise<T> = async () => {
-      const result = await this.opts.list();
+      const listed = await this.opts.list();
+      const result = transform ? { ...listed, items: listed.items.map(transform) } : listed;
       if (informer === this.current) this.replace(result.items);
       return result;
     };
-    const informer = this.factory(this.kc, this.opts.path, list, this.opts.labelSelector);
+    const hooks: ListWatchHooks<T> = {
+      // A bookmark proves a quiet watch alive: no relist for silence.
+      onBookmark: () => informer === this.current && this.touch(),
+      ...(transform ? { transform } : {}),
+    };
+    const informer = this.factory(this.kc, this.opts.path, list, this.opts.labelSelector, hooks);
     this.current = informer;
     this.currentListedAt = undefined;
     this.lastActivity = performance.now();
