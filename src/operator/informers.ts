@@ -10,6 +10,7 @@ import {
   type StudyObject,
   type TrialObject,
 } from './kube/resources.js';
+import { trimJob, trimOwn, trimPod } from './kube/transforms.js';
 import { paginate } from './runtime/list-watch.js';
 import { SupervisedInformer } from './runtime/supervised-informer.js';
 import { studyIndexOf } from './study/study-cache.js';
@@ -31,7 +32,8 @@ const customPath = (plural: string, { namespace }: Scope) =>
 /**
  * Informers on Studies, Trials, Jobs and Pods, for all namespaces or one set per watched
  * namespace, listed in pages and watched with bookmarks. Jobs and Pods are filtered by the study label so the operator never caches the
- * rest of the cluster. Trials, Jobs and Pods are indexed by namespace and study label: a
+ * rest of the cluster, and every object is trimmed to what the operator reads (kube/transforms.ts)
+ * before it is cached. Trials, Jobs and Pods are indexed by namespace and study label: a
  * reconcile reads one study's objects, not the whole cache.
  */
 export function createInformers(
@@ -46,6 +48,7 @@ export function createInformers(
     name: string,
     path: string,
     list: () => Promise<KubernetesListObject<T>>,
+    transform: (obj: T) => T,
     labelSelector?: string,
     byStudy = true,
   ) =>
@@ -54,6 +57,7 @@ export function createInformers(
       path,
       list,
       logger,
+      transform,
       ...(byStudy ? { indexBy: studyIndexOf } : {}),
       ...(labelSelector ? { labelSelector } : {}),
       ...(maxSilenceMs ? { maxSilenceMs } : {}),
@@ -81,6 +85,7 @@ export function createInformers(
                   ...page,
                 })) as KubernetesListObject<T>,
         ),
+      trimOwn,
       undefined,
       byStudy,
     );
@@ -98,6 +103,7 @@ export function createInformers(
               ? c.batch.listNamespacedJob({ namespace: s.namespace, labelSelector: selector, ...page })
               : c.batch.listJobForAllNamespaces({ labelSelector: selector, ...page }),
           ),
+        trimJob,
         selector,
       ),
     ),
@@ -111,6 +117,7 @@ export function createInformers(
               ? c.core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector, ...page })
               : c.core.listPodForAllNamespaces({ labelSelector: selector, ...page }),
           ),
+        trimPod,
         selector,
       ),
     ),
