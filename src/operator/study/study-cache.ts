@@ -119,6 +119,18 @@ export class Expectations<T extends KubernetesObject> {
     return w.obj;
   }
 
+  /** Drops what is expected of the objects of a study that is gone. */
+  forget(index: string): void {
+    for (const key of [...(this.byStudy.get(index) ?? [])]) this.forgetKey(key);
+  }
+
+  /** Drops what is expected of one object. */
+  forgetKey(key: string): void {
+    this.unwrite(key);
+    const d = this.deleted.get(key);
+    if (d && this.deleted.delete(key)) this.unlink(key, d.index);
+  }
+
   /** Writes and deletions not yet observed (for tests and metrics). */
   pending(): number {
     return this.written.size + this.deleted.size;
@@ -198,6 +210,14 @@ export class StudyCache {
   jobsOf(namespace: string, study: string): V1Job[] {
     const index = studyIndexKey(namespace, study);
     return this.jobs.overlay(index, gather(this.sources.jobs, index));
+  }
+
+  /** The study is gone: nothing written for it is expected any more. */
+  forget(namespace: string, study: string): void {
+    const index = studyIndexKey(namespace, study);
+    this.trials.forget(index);
+    this.jobs.forget(index);
+    this.studies.forgetKey(`${namespace}/${study}`);
   }
 
   /** Pods are created by the Job controller, never by the operator: nothing to expect. */

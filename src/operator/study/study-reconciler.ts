@@ -91,6 +91,7 @@ export class StudyReconciler {
     this.engines.delete(key);
     for (const trial of this.deps.tracker.trackedKeys(key)) this.trials.forget(trial);
     this.deps.slots?.forgetStudy(key);
+    this.deps.cache?.forget(namespace, name);
     this.deps.hooks?.studyGone?.(namespace, name);
   }
 

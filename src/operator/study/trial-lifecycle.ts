@@ -81,12 +81,18 @@ export class TrialLifecycle {
       return false;
     }
     if (!job || job.metadata?.deletionTimestamp) return this.withoutJob(pass, entry, job);
-    const obs = observeJob(
-      job,
-      pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === job.metadata?.uid)),
-      primaryContainer(pass.ps.spec.trialTemplate).name,
-      pass.now,
-    );
+    const owned = (list: V1Pod[]) =>
+      list.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === job.metadata?.uid));
+    let jobPods = owned(pods);
+    if (jobPods.length === 0 && isFinished(job)) {
+      // A finished Job had a pod; a pod cache that lags the Job cache must not cost the final log.
+      const live = await this.deps.store.finishedJobPods(
+        entry.object.metadata.namespace,
+        entry.object.spec.study,
+      );
+      if (live) jobPods = owned(live);
+    }
+    const obs = observeJob(job, jobPods, primaryContainer(pass.ps.spec.trialTemplate).name, pass.now);
     switch (obs.phase) {
       case 'Queued':
         return this.queued(pass, entry, job);

@@ -134,6 +134,16 @@ export class TrialStore {
   }
 
   /**
+   * The pods of a finished Job whose pods the cache does not show (yet): a live (quorum) read,
+   * since the pod's log holds the trial's final values. Undefined when reads are live already.
+   */
+  async finishedJobPods(namespace: string, study: string): Promise<V1Pod[] | undefined> {
+    if (!this.cache) return undefined;
+    return (await this.c.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_STUDY}=${study}` }))
+      .items;
+  }
+
+  /**
    * Whether a Job missing from the Job list is really gone. A cached list may have missed it (a
    * lagging or restarting informer), so this is a live (quorum) read: ending a trial as
    * JobDeleted is final. A live list already was one.

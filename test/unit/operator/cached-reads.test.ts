@@ -184,6 +184,72 @@ describe('study reconcile from lagging caches', () => {
   });
 });
 
+describe('study reconcile from lagging caches: final values and forgetting', () => {
+  let api: FakeApi;
+  before(async () => (api = await startFakeApi()));
+  after(() => api.close());
+
+  function setup() {
+    const world = emptyWorld(studyObject({ maxTrials: 1, parallelism: 1 }));
+    serveStudy(api, world);
+    const caches = {
+      studies: new FrozenCache<StudyObject>(),
+      trials: new FrozenCache<TrialObject>(),
+      jobs: new FrozenCache<V1Job>(),
+      pods: new FrozenCache<V1Pod>(),
+    };
+    caches.studies.show([world.study]);
+    const { logger } = memoryLogger();
+    const clients = makeClients(api.kc);
+    const tracker = new TrialMetricsTracker({
+      kc: api.kc,
+      logger,
+      recordProgress: async () => {},
+      onProgress() {},
+    });
+    const cache = new StudyCache({
+      studies: [caches.studies],
+      trials: [caches.trials],
+      jobs: [caches.jobs],
+      pods: [caches.pods],
+    });
+    const reconciler = new StudyReconciler({
+      clients,
+      cache,
+      tracker,
+      events: createEventRecorder(clients.core, logger),
+      logger,
+    });
+    return { world, caches, cache, reconciler, tracker };
+  }
+
+  it("reads a finished Job's pod live when the pod cache lags the Job cache, for the final log", async () => {
+    const { world, caches, reconciler, tracker } = setup();
+    world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+    jobWithPod(world, 'demo-0', 'Succeeded', [{ type: 'Complete', status: 'True' }]);
+    world.logs['demo-0-pod'] =
+      '2026-01-01T00:00:01Z epoch=1 loss=0.5\n2026-01-01T00:00:02Z epoch=2 loss=0.25\n';
+    caches.trials.show(world.trials);
+    caches.jobs.show(world.jobs); // the pod cache has not shown the pod yet
+    await reconciler.reconcile('ns', 'demo');
+    tracker.stopAll();
+    const trial = world.trials[0];
+    assert.equal(trial?.status?.state, 'Succeeded', `${trial?.status?.reason}: ${trial?.status?.message}`);
+    assert.equal(trial?.status?.objective, 0.25);
+  });
+
+  it('drops the expectations of a study once it is gone', async () => {
+    const { world, caches, cache, reconciler, tracker } = setup();
+    await reconciler.reconcile('ns', 'demo');
+    assert.ok(cache.trials.pending() + cache.jobs.pending() + cache.studies.pending() > 0);
+    caches.studies.show([]);
+    world.trials.length = 0;
+    await reconciler.reconcile('ns', 'demo');
+    tracker.stopAll();
+    assert.equal(cache.trials.pending() + cache.jobs.pending() + cache.studies.pending(), 0);
+  });
+});
+
 describe('Expectations', () => {
   const trial = (name: string, rv: string): TrialObject => ({
     ...trialObject(0),
