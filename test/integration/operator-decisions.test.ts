@@ -69,7 +69,10 @@ describe('pruning decisions: operator and local runner on the real test cluster'
     const study = await waitForStudyEnd(suite.api, ns, 'decisions', 180_000, op);
     assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(study.status?.conditions));
     const operatorDecisions: Decisions = {};
-    for (const trial of await listTrials(suite.api, ns, 'decisions')) {
+    const trials = await listTrials(suite.api, ns, 'decisions');
+    const seen = trials.map((tr) => `${tr.metadata.name}:${tr.spec.parameters.curve}:${tr.status?.state}`);
+    assert.equal(trials.length, CURVES.length, `${seen.join(' ')}; study ${JSON.stringify(study.status)}`);
+    for (const trial of trials) {
       const curve = trial.spec.parameters.curve as string;
       const s = trial.status;
       operatorDecisions[curve] =
