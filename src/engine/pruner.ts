@@ -14,6 +14,12 @@ export interface PrunerContext {
  */
 export interface Pruner {
   decide(trial: TrialView, ctx: PrunerContext): PruneDecision;
+  /**
+   * Whether a report that moves trial `index` from step `after` to `upTo` reaches a step this
+   * pruner judges (an ASHA rung). The operator records such values at once rather than in its
+   * next batch, so the decision is not delayed. Without it, every step is one.
+   */
+  judgesBetween?(index: number, after: number, upTo: number): boolean;
 }
 
 export type PrunerFactory = (settings: Readonly<Record<string, unknown>>) => Pruner;

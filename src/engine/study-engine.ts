@@ -328,6 +328,12 @@ export class StudyEngine {
     return best;
   }
 
+  /** Whether a trial's report from step `after` to `upTo` reaches a step its pruner judges. */
+  judgesBetween(index: number, after: number, upTo: number): boolean {
+    if (!this.pruner) return false;
+    return this.pruner.judgesBetween?.(index, after, upTo) ?? true;
+  }
+
   /** Whether an active trial should stop now; always "no" without earlyStopping. */
   prune(trial: TrialView, trials: readonly TrialView[]): PruneDecision {
     if (!this.pruner || !isActive(trial)) return { prune: false };

@@ -10,6 +10,8 @@ import {
   type StudyObject,
   type TrialObject,
 } from './kube/resources.js';
+import { trimJob, trimOwn, trimPod } from './kube/transforms.js';
+import { paginate } from './runtime/list-watch.js';
 import { SupervisedInformer } from './runtime/supervised-informer.js';
 import {
   apiGroup,
@@ -18,6 +20,7 @@ import {
   isJob,
   type TrialKind,
 } from '../api/workload-kinds.js';
+import { studyIndexOf } from './study/study-cache.js';
 
 export interface StudyInformers {
   studies: SupervisedInformer<StudyObject>[];
@@ -42,8 +45,11 @@ const kindPath = (k: TrialKind, { namespace }: Scope) => {
 
 /**
  * Informers on Studies, Trials, Jobs, the other configured trial kinds and Pods, for all
- * namespaces or one set per watched namespace. Workloads and Pods are filtered by the study
- * label so the operator never caches the rest of the cluster.
+ * namespaces or one set per watched namespace, listed in pages and watched with bookmarks.
+ * Workloads and Pods are filtered by the study label so the operator never caches the rest of
+ * the cluster, and every object is trimmed to what the operator reads (kube/transforms.ts)
+ * before it is cached. Trials, workloads and Pods are indexed by namespace and study label: a
+ * reconcile reads one study's objects, not the whole cache.
  */
 export function createInformers(
   c: KubeClients,
@@ -58,47 +64,62 @@ export function createInformers(
     name: string,
     path: string,
     list: () => Promise<KubernetesListObject<T>>,
+    transform: (obj: T) => T,
     labelSelector?: string,
+    byStudy = true,
   ) =>
     new SupervisedInformer<T>(c.kc, {
       name,
       path,
       list,
       logger,
+      transform,
+      ...(byStudy ? { indexBy: studyIndexOf } : {}),
       ...(labelSelector ? { labelSelector } : {}),
       ...(maxSilenceMs ? { maxSilenceMs } : {}),
     });
 
-  const custom = <T extends KubernetesObject>(plural: string, scope: Scope) =>
+  const custom = <T extends KubernetesObject>(plural: string, scope: Scope, byStudy: boolean) =>
     make<T>(
       `${plural}${scope.namespace ? `/${scope.namespace}` : ''}`,
       customPath(plural, scope),
-      async () =>
-        (scope.namespace
-          ? await c.custom.listNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
-              namespace: scope.namespace,
-              plural,
-            })
-          : await c.custom.listCustomObjectForAllNamespaces({
-              group: GROUP,
-              version: VERSION,
-              plural,
-            })) as KubernetesListObject<T>,
+      () =>
+        paginate<T>(
+          async (page) =>
+            (scope.namespace
+              ? await c.custom.listNamespacedCustomObject({
+                  group: GROUP,
+                  version: VERSION,
+                  namespace: scope.namespace,
+                  plural,
+                  ...page,
+                })
+              : await c.custom.listCustomObjectForAllNamespaces({
+                  group: GROUP,
+                  version: VERSION,
+                  plural,
+                  ...page,
+                })) as KubernetesListObject<T>,
+        ),
+      trimOwn,
+      undefined,
+      byStudy,
     );
 
   return {
-    studies: scopes.map((s) => custom<StudyObject>(STUDY_PLURAL, s)),
-    trials: scopes.map((s) => custom<TrialObject>(TRIAL_PLURAL, s)),
+    studies: scopes.map((s) => custom<StudyObject>(STUDY_PLURAL, s, false)),
+    trials: scopes.map((s) => custom<TrialObject>(TRIAL_PLURAL, s, true)),
     jobs: scopes.map((s) =>
       make<V1Job>(
         `jobs${s.namespace ? `/${s.namespace}` : ''}`,
         s.namespace ? `/apis/batch/v1/namespaces/${s.namespace}/jobs` : '/apis/batch/v1/jobs',
         () =>
-          s.namespace
-            ? c.batch.listNamespacedJob({ namespace: s.namespace, labelSelector: selector })
-            : c.batch.listJobForAllNamespaces({ labelSelector: selector }),
+          paginate((page) =>
+            s.namespace
+              ? c.batch.listNamespacedJob({ namespace: s.namespace, labelSelector: selector, ...page })
+              : c.batch.listJobForAllNamespaces({ labelSelector: selector, ...page }),
+          ),
+        trimJob,
         selector,
       ),
     ),
@@ -111,21 +132,28 @@ export function createInformers(
           return make<KubernetesObject>(
             `${k.resource}.${group}${s.namespace ? `/${s.namespace}` : ''}`,
             kindPath(k, s),
-            async () =>
-              (s.namespace
-                ? await c.custom.listNamespacedCustomObject({
-                    group,
-                    version,
-                    namespace: s.namespace,
-                    plural: k.resource,
-                    labelSelector: selector,
-                  })
-                : await c.custom.listCustomObjectForAllNamespaces({
-                    group,
-                    version,
-                    plural: k.resource,
-                    labelSelector: selector,
-                  })) as KubernetesListObject<KubernetesObject>,
+            () =>
+              paginate<KubernetesObject>(
+                async (page) =>
+                  (s.namespace
+                    ? await c.custom.listNamespacedCustomObject({
+                        group,
+                        version,
+                        namespace: s.namespace,
+                        plural: k.resource,
+                        labelSelector: selector,
+                        ...page,
+                      })
+                    : await c.custom.listCustomObjectForAllNamespaces({
+                        group,
+                        version,
+                        plural: k.resource,
+                        labelSelector: selector,
+                        ...page,
+                      })) as KubernetesListObject<KubernetesObject>,
+              ),
+            // Any kind's status is the user's CEL input, so only managedFields can go.
+            trimOwn,
             selector,
           );
         }),
@@ -135,9 +163,12 @@ export function createInformers(
         `pods${s.namespace ? `/${s.namespace}` : ''}`,
         s.namespace ? `/api/v1/namespaces/${s.namespace}/pods` : '/api/v1/pods',
         () =>
-          s.namespace
-            ? c.core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector })
-            : c.core.listPodForAllNamespaces({ labelSelector: selector }),
+          paginate((page) =>
+            s.namespace
+              ? c.core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector, ...page })
+              : c.core.listPodForAllNamespaces({ labelSelector: selector, ...page }),
+          ),
+        trimPod,
         selector,
       ),
     ),

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { StudySpec } from '../api/study.js';
 import { TERMINAL_TRIAL_STATES } from '../api/trial.js';
@@ -6,7 +7,7 @@ import { PooledAdvisor } from './compute/advisor.js';
 import { createEventRecorder } from './events.js';
 import { createInformers, type StudyInformers } from './informers.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './kube/clients.js';
-import { LABEL_STUDY, objectKey, type StudyObject } from './kube/resources.js';
+import { objectKey, type StudyObject } from './kube/resources.js';
 import { EventLoopLag } from './runtime/event-loop-lag.js';
 import { startOperatorServer } from './runtime/http-server.js';
 import { PrometheusAllowlist } from './runtime/prometheus-allowlist.js';
@@ -17,6 +18,7 @@ import {
   workQueueMetricsHooks,
 } from './runtime/operator-metrics.js';
 import { errorMessage } from './runtime/kube-errors.js';
+import type { SupervisedInformer } from './runtime/supervised-informer.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { podPolicyRefusal } from './policy/check.js';
 import type { TrialKind } from '../api/workload-kinds.js';
@@ -28,9 +30,11 @@ import {
   shareProfile,
   type TrialLedger,
 } from './study/slot-ledger.js';
+import { StudyCache, studyIndexOf, type Expectations } from './study/study-cache.js';
 import { countTrials } from './study/study-status.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
+import { watchStudies } from './study-triggers.js';
 import { TrialMetricsTracker } from './trials/metrics-tracker.js';
 
 export interface OperatorOptions {
@@ -168,18 +172,11 @@ async function runControllers(
     if (!triggeredAt.has(key)) triggeredAt.set(key, Date.now());
     queue.add(key);
   };
-  const studyKeyOf = (o: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
-    const study = o.metadata?.labels?.[LABEL_STUDY];
-    return study && o.metadata?.namespace ? `${o.metadata.namespace}/${study}` : undefined;
-  };
-  const bySelf = (o: { metadata?: { namespace?: string; name?: string } }) =>
-    enqueue(`${o.metadata?.namespace}/${o.metadata?.name}`);
-  const byLabel = (o: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
-    const key = studyKeyOf(o);
+  const stopResync = watchStudies(informers.studies, enqueue, opts.resyncMs ?? 60_000);
+  const byLabel = (o: KubernetesObject) => {
+    const key = studyIndexOf(o);
     if (key) enqueue(key);
   };
-  for (const inf of informers.studies)
-    for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, bySelf);
   const labelled: { on(ev: 'add' | 'update' | 'delete', cb: typeof byLabel): void }[] = [
     ...informers.trials,
     ...informers.jobs,
@@ -201,7 +198,12 @@ async function runControllers(
     };
   }
 
-  const store = new TrialStore(clients);
+  const cache = new StudyCache(informers);
+  observeWrites(informers.studies, cache.studies);
+  observeWrites(informers.trials, cache.trials);
+  observeWrites(informers.jobs, cache.jobs);
+  observeWrites(informers.workloads, cache.others);
+  const store = new TrialStore(clients, cache);
   const tracker = new TrialMetricsTracker({
     kc: clients.kc,
     logger,
@@ -217,10 +219,7 @@ async function runControllers(
     const spec = StudySpec.safeParse(study.spec);
     if (!spec.success || !slots?.announce) return;
     const key = objectKey(study);
-    const states = informers.trials
-      .flatMap((i) => i.list(study.metadata?.namespace))
-      .filter((t) => studyKeyOf(t) === key)
-      .map((t) => t.status?.state);
+    const states = informers.trials.flatMap((i) => i.indexed(key)).map((t) => t.status?.state);
     slots.announce(key, shareProfile(spec.data), announcedDemand(spec.data, study.status?.phase, states));
   };
   for (const inf of informers.studies) for (const ev of ['add', 'update'] as const) inf.on(ev, announce);
@@ -235,6 +234,7 @@ async function runControllers(
   });
   const reconciler = new StudyReconciler({
     clients,
+    cache,
     tracker,
     events,
     advisor,
@@ -261,7 +261,7 @@ async function runControllers(
   // Trials that were active before this start hold their slots before any worker plans more.
   for (const s of informers.studies.flatMap((i) => i.list())) announce(s);
   for (const t of informers.trials.flatMap((i) => i.list())) {
-    const study = studyKeyOf(t);
+    const study = studyIndexOf(t);
     if (slots && study && !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending'))
       slots.hold(study, objectKey(t));
   }
@@ -270,9 +270,6 @@ async function runControllers(
     { namespaces: opts.namespaces.length ? opts.namespaces : 'all', workers: opts.workers },
     'controllers started',
   );
-  const resync = setInterval(() => {
-    for (const s of informers.studies.flatMap((i) => i.list())) bySelf(s);
-  }, opts.resyncMs ?? 60_000);
 
   const work = queue.run(
     opts.workers,
@@ -302,7 +299,7 @@ async function runControllers(
   await new Promise<void>((resolve) =>
     signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
   );
-  clearInterval(resync);
+  stopResync();
   queue.shutDown({ drain: false });
   await work;
   tracker.stopAll();
@@ -311,6 +308,18 @@ async function runControllers(
   delete metrics.sources.gpuShares;
   setReady(false);
   logger.info('controllers stopped');
+}
+
+/** Ends each expectation of the operator's writes once the informer has delivered them. */
+function observeWrites<T extends KubernetesObject>(
+  sources: SupervisedInformer<T>[],
+  expectations: Expectations<T>,
+): void {
+  for (const inf of sources) {
+    inf.on('add', (o) => expectations.observed(o));
+    inf.on('update', (o) => expectations.observed(o));
+    inf.on('delete', (o) => expectations.observedDeletion(o));
+  }
 }
 
 /** The operator-wide cap: GPUs shared fairly when --max-gpus is set, else plain trial slots. */

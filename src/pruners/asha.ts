@@ -40,6 +40,11 @@ export function rungsBetween(cfg: AshaConfig, after: number, upTo: number): { k:
   return out;
 }
 
+/** Whether a report from step `after` to `upTo` crosses a rung judgeAsha would judge. */
+export function judgesRung(cfg: AshaConfig, after: number, upTo: number): boolean {
+  return rungsBetween(cfg, Math.max(after, cfg.warmupSteps), upTo).length > 0;
+}
+
 /**
  * Asynchronous successive halving, as a pure function of the current trial views.
  *
@@ -123,6 +128,7 @@ export const createAshaPruner: PrunerFactory = (settings) => {
   const cfg = readAshaSettings(settings, reader(settings), undefined);
   const pruner: Pruner = {
     decide: (trial, { goal, trials }) => judgeAsha(trial, goal, trials, cfg, 'asha'),
+    judgesBetween: (_index, after, upTo) => judgesRung(cfg, after, upTo),
   };
   return pruner;
 };

@@ -1,6 +1,6 @@
 import type { Pruner, PrunerFactory } from '../engine/pruner.js';
 import type { AshaConfig } from './asha.js';
-import { judgeAsha, readAshaSettings } from './asha.js';
+import { judgeAsha, judgesRung, readAshaSettings } from './asha.js';
 import { reader } from './common.js';
 
 /** Longest bracket schedule kept in memory; larger weight sets are scaled down to this. */
@@ -76,6 +76,8 @@ export const createHyperbandPruner: PrunerFactory = (settings) => {
       const peers = trials.filter((t) => bracketOf(plan, t.index) === b);
       return judgeAsha(trial, goal, peers, plan.brackets[b] as AshaConfig, `hyperband bracket ${b}`);
     },
+    judgesBetween: (index, after, upTo) =>
+      judgesRung(plan.brackets[bracketOf(plan, index)] as AshaConfig, after, upTo),
   };
   return pruner;
 };

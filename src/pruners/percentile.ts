@@ -53,6 +53,7 @@ export function createPercentilePrunerFrom(cfg: PercentileConfig): Pruner {
           `${fmt(cutoff)} of ${others.length} other trials at that step`,
       };
     },
+    judgesBetween: (_index, _after, upTo) => upTo > cfg.warmupSteps,
   };
 }
 

@@ -4,16 +4,17 @@
 // owns the informer's lifecycle: it restarts it with jittered exponential backoff (one restart
 // at a time), relists when nothing has been heard for too long, and keeps its own cache across
 // restarts so that deletions missed while the watch was down are still reported.
-import { makeInformer } from '@kubernetes/client-node';
 import type { Informer, KubeConfig, KubernetesObject, ListPromise } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from './kube-errors.js';
+import { makeListWatch, type ListWatchHooks } from './list-watch.js';
 
 export type InformerFactory<T extends KubernetesObject> = (
   kc: KubeConfig,
   path: string,
   list: ListPromise<T>,
-  labelSelector?: string,
+  labelSelector: string | undefined,
+  hooks: ListWatchHooks<T>,
 ) => Informer<T>;
 
 export interface SupervisedInformerOptions<T extends KubernetesObject> {
@@ -30,9 +31,19 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   /** A generation that has been listed this long counts as healthy: the backoff starts over. */
   resetAfterMs?: number;
   onRestart?: (reason: string) => void;
-  /** Defaults to client-node's makeInformer; tests of the supervision logic inject a fake. */
+  /** Defaults to makeListWatch (bookmarks requested); tests of the supervision logic inject a fake. */
   factory?: InformerFactory<T>;
+  /**
+   * Trims each object before it is cached (listed or watched): the cache keeps only what its
+   * readers use. It must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (obj: T) => T;
   random?: () => number;
+  /**
+   * A secondary index (e.g. namespace/study label), so that reading one study's objects costs
+   * O(its objects) rather than a scan of the cache. Objects it maps to undefined are not indexed.
+   */
+  indexBy?: (obj: T) => string | undefined;
 }
 
 type EventName = 'add' | 'update' | 'delete';
@@ -57,6 +68,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private readonly resetAfterMs: number;
   private readonly random: () => number;
   private readonly cache = new Map<string, T>();
+  private readonly index = new Map<string, Map<string, T>>();
   private readonly handlers: Record<EventName, ((obj: T) => void)[]> = { add: [], update: [], delete: [] };
   private current: Informer<T> | undefined;
   private currentListedAt: number | undefined;
@@ -73,7 +85,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   ) {
     this.opts = opts;
     this.log = opts.logger.child({ informer: opts.name });
-    this.factory = opts.factory ?? makeInformer;
+    this.factory = opts.factory ?? makeListWatch;
     this.maxSilenceMs = opts.maxSilenceMs ?? 5 * 60_000;
     this.backoff = opts.backoff ?? { baseMs: 1000, maxMs: 30_000 };
     this.resetAfterMs = opts.resetAfterMs ?? 2 * 60_000;
@@ -124,13 +136,26 @@ export class SupervisedInformer<T extends KubernetesObject> {
     return this.cache.get(`${namespace ?? ''}/${name}`);
   }
 
+  /** The cached objects `indexBy` maps to `value`. */
+  indexed(value: string): T[] {
+    const bucket = this.index.get(value);
+    return bucket ? [...bucket.values()] : [];
+  }
+
   private launch(): void {
+    const { transform } = this.opts;
     const list: ListPromise<T> = async () => {
-      const result = await this.opts.list();
+      const listed = await this.opts.list();
+      const result = transform ? { ...listed, items: listed.items.map(transform) } : listed;
       if (informer === this.current) this.replace(result.items);
       return result;
     };
-    const informer = this.factory(this.kc, this.opts.path, list, this.opts.labelSelector);
+    const hooks: ListWatchHooks<T> = {
+      // A bookmark proves a quiet watch alive: no relist for silence.
+      onBookmark: () => informer === this.current && this.touch(),
+      ...(transform ? { transform } : {}),
+    };
+    const informer = this.factory(this.kc, this.opts.path, list, this.opts.labelSelector, hooks);
     this.current = informer;
     this.currentListedAt = undefined;
     this.lastActivity = performance.now();
@@ -205,6 +230,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     for (const [key, obj] of this.cache) {
       if (!seen.has(key)) {
         this.cache.delete(key);
+        this.unindex(key, obj);
         this.emit('delete', obj);
       }
     }
@@ -223,14 +249,35 @@ export class SupervisedInformer<T extends KubernetesObject> {
     const known = this.cache.get(key);
     if (known && sameVersion(known, obj)) return;
     this.cache.set(key, obj);
+    if (known) this.unindex(key, known);
+    this.reindex(key, obj);
     this.emit(known ? 'update' : 'add', obj);
   }
 
   private remove(obj: T): void {
     this.touch();
     const key = keyOf(obj);
-    if (!this.cache.delete(key)) return;
+    const known = this.cache.get(key);
+    if (!known) return;
+    this.cache.delete(key);
+    this.unindex(key, known);
     this.emit('delete', obj);
+  }
+
+  private reindex(key: string, obj: T): void {
+    const value = this.opts.indexBy?.(obj);
+    if (value === undefined) return;
+    let bucket = this.index.get(value);
+    if (!bucket) this.index.set(value, (bucket = new Map()));
+    bucket.set(key, obj);
+  }
+
+  private unindex(key: string, obj: T): void {
+    const value = this.opts.indexBy?.(obj);
+    if (value === undefined) return;
+    const bucket = this.index.get(value);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.index.delete(value);
   }
 
   private emit(event: EventName, obj: T): void {

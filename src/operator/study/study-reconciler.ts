@@ -27,6 +27,7 @@ import { gpuRequest } from '../../engine/gpu-request.js';
 import { shareProfile, type TrialLedger } from './slot-ledger.js';
 import { studyElapsedSeconds, trialGpuHours } from './study-status.js';
 import { StudyStatusWriter } from './status-writer.js';
+import type { StudyCache } from './study-cache.js';
 import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
 import { TrialStore } from './trial-store.js';
 import { loadPriorTrials } from './prior-studies.js';
@@ -50,6 +51,8 @@ export interface ReconcilerDeps {
   hooks?: ReconcilerHooks;
   /** The operator-wide cap on active trials (or their GPUs, shared fairly) across all studies. */
   slots?: TrialLedger;
+  /** The informers' caches to read from; without it every reconcile reads live (LISTs). */
+  cache?: StudyCache;
   /** Suggestions and pruning decisions; inline unless the operator passes its worker pool. */
   advisor?: Advisor;
   /** The kinds trials may be; batch/v1 Job when unset. */
@@ -77,7 +80,7 @@ export class StudyReconciler {
   private readonly advisor: Advisor;
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.store = new TrialStore(deps.clients);
+    this.store = new TrialStore(deps.clients, deps.cache);
     this.advisor = deps.advisor ?? inlineAdvisor;
     this.trials = new TrialLifecycle({
       clients: deps.clients,
@@ -97,6 +100,7 @@ export class StudyReconciler {
     this.engines.delete(key);
     for (const trial of this.deps.tracker.trackedKeys(key)) this.trials.forget(trial);
     this.deps.slots?.forgetStudy(key);
+    this.deps.cache?.forget(namespace, name);
     this.deps.hooks?.studyGone?.(namespace, name);
   }
 

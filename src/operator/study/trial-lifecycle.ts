@@ -90,7 +90,15 @@ export class TrialLifecycle {
       return false;
     }
     if (!workload || workload.metadata?.deletionTimestamp) return this.withoutJob(pass, entry, workload);
-    const obs = observe(pass, entry.object.metadata.name, workload, pods);
+    let obs = observe(pass, entry.object.metadata.name, workload, pods);
+    if (!('pod' in obs && obs.pod) && hasEnded(pass.ps.spec.trialTemplate, workload)) {
+      // A finished workload had a pod; a pod cache that lags the workload cache must not cost the final log.
+      const live = await this.deps.store.finishedJobPods(
+        entry.object.metadata.namespace,
+        entry.object.spec.study,
+      );
+      if (live) obs = observe(pass, entry.object.metadata.name, workload, live);
+    }
     switch (obs.phase) {
       case 'Queued':
         return this.queued(pass, entry, workload as V1Job);
@@ -147,10 +155,9 @@ export class TrialLifecycle {
       ...(status.message !== undefined ? { message: fitText(status.message, MAX_MESSAGE) } : {}),
       completionTime: this.deps.now().toISOString(),
     };
-    if (!status.intermediate && entry.view.intermediate.length === 0) {
-      const live = this.deps.tracker.collector(trial);
-      if (live) full.intermediate = live.intermediate();
-    }
+    // Values seen since the tracker's last batched write are recorded with the ending.
+    const live = status.intermediate ? undefined : this.deps.tracker.collector(trial)?.intermediate();
+    if (live && live.length > entry.view.intermediate.length) full.intermediate = live;
     // Stopped first, so no value the tracker had not yet written lands after the terminal state.
     // The pruning progress is kept until the write succeeds: a decision that fails to be written
     // (409) is judged again.
@@ -165,7 +172,12 @@ export class TrialLifecycle {
       intermediate: full.intermediate ?? entry.view.intermediate,
     };
     if (status.state === 'Succeeded') return;
-    await this.deps.store.deleteWorkload(trial.metadata.namespace, trial.metadata.name, pass.kind);
+    await this.deps.store.deleteWorkload(
+      trial.metadata.namespace,
+      trial.metadata.name,
+      pass.kind,
+      trial.spec.study,
+    );
     const warn = status.state === 'Failed' || status.state === 'MetricsUnavailable';
     this.deps.events.emit(
       trial,
@@ -182,14 +194,16 @@ export class TrialLifecycle {
         entry.object.metadata.namespace,
         workload.metadata?.name as string,
         pass.kind,
+        entry.object.spec.study,
       );
   }
 
   /**
    * A trial without a Job either has not started (create it) or lost the Job it had: deleted by
    * a user or by ttlSecondsAfterFinished. Re-running it silently would hide that and could run a
-   * trial twice, so a lost Job ends the trial. The Job list is a live (quorum) read, so a Job
-   * this operator just created is never missing from it.
+   * trial twice, so a lost Job ends the trial. A Job this operator created is in the Job list
+   * even before the cache has it (an expectation); one the cache lacks for another reason (a
+   * missed event, a previous operator's create) is confirmed gone by a live read first.
    */
   private async withoutJob(
     pass: StudyPass,
@@ -198,6 +212,12 @@ export class TrialLifecycle {
   ): Promise<boolean> {
     if (!workload && !entry.object.status?.jobName) return this.createJob(pass, entry);
     const name = entry.object.status?.jobName ?? entry.object.metadata.name;
+    const { namespace } = entry.object.metadata;
+    if (!workload && !(await this.deps.store.workloadGone(namespace, name, pass.kind))) {
+      // The cache will deliver it; its event reconciles the study again.
+      pass.requeueIn(1000);
+      return false;
+    }
     await this.end(pass, entry, {
       state: 'Failed',
       reason: 'JobDeleted',
@@ -274,7 +294,10 @@ export class TrialLifecycle {
   ): Promise<boolean> {
     await this.markRunning(entry, obs);
     const container = primaryContainer(pass.ps.spec.trialTemplate).name;
-    this.deps.tracker.ensure(pass.ps, entry.object, obs.pod, container);
+    const index = entry.view.index;
+    this.deps.tracker.ensure(pass.ps, entry.object, obs.pod, container, (after, upTo) =>
+      pass.engine.judgesBetween(index, after, upTo),
+    );
     const timeout = pass.ps.spec.trialTimeoutSeconds;
     if (timeout !== undefined) {
       const ran = (obs.finishedAt ?? pass.now).getTime() - obs.startedAt.getTime();

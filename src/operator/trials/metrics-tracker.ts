@@ -1,6 +1,6 @@
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { TrialStatus } from '../../api/trial.js';
+import type { IntermediateValue, TrialStatus } from '../../api/trial.js';
 import { type CollectorHooks, MetricCollector } from '../../metrics/collector.js';
 import { isNotFound, statusCode } from '../runtime/kube-errors.js';
 import { objectKey, type ParsedStudy, type TrialObject } from '../kube/resources.js';
@@ -21,9 +21,20 @@ export interface MetricsTrackerDeps {
   onLogReconnect?(): void;
   /** Passed to each trial's collector (lines skipped for length count in an operator metric). */
   collectorHooks?: CollectorHooks;
-  /** Minimum time between two status writes of one trial. */
+  /** Minimum time between two status writes of one trial; default TRIAL_FLUSH_INTERVAL_MS. */
   flushIntervalMs?: number;
 }
+
+/**
+ * How long a running trial's new values may wait to be written: each write is a PATCH of the
+ * whole curve, so with hundreds of trials reporting every second, writing each value costs the
+ * apiserver (and etcd) far more than the pruning decisions need. Values that reach a step the
+ * pruner judges are written at once.
+ */
+export const TRIAL_FLUSH_INTERVAL_MS = 3000;
+
+/** Whether a report moving the trial from step `after` to `upTo` reaches a step its pruner judges. */
+export type JudgedBetween = (after: number, upTo: number) => boolean;
 
 interface Tracked {
   studyKey: string;
@@ -34,12 +45,21 @@ interface Tracked {
   timer?: NodeJS.Timeout;
   lastFlush: number;
   dirty: boolean;
+  /** Holds a value the pruner judges: written without waiting for the interval. */
+  urgent: boolean;
+  /** A write is on its way; the next one waits for it, so writes never overtake each other. */
+  inFlight: boolean;
+  lastStep: number;
+  judged: JudgedBetween;
 }
 
 /**
  * Live intermediate values of running trials, from pod logs or Prometheus, written to Trial
- * status in batches. Status is the record the reconciler decides from, so pruning survives an
- * operator restart; this tracker only keeps what is not yet written.
+ * status in batches: at most one write per trial per flush interval, except that a value
+ * reaching a step the pruner judges is written at once (with whatever else is pending). Status
+ * is the record the reconciler decides from, so pruning survives an operator restart; this
+ * tracker only keeps what is not yet written. The reconciler judges every step a write brings
+ * (PruneJudge), so a batch never skips a rung.
  */
 export class TrialMetricsTracker {
   private readonly tracked = new Map<string, Tracked>();
@@ -49,8 +69,15 @@ export class TrialMetricsTracker {
   /**
    * Follows a running trial's pod, once per pod. When the Job has retried the trial in a new
    * pod, the old attempt's source is stopped and the values start over with the new attempt.
+   * `judged` says which new values must not wait (none without it).
    */
-  ensure(study: ParsedStudy, trial: TrialObject, pod: V1Pod, container: string): void {
+  ensure(
+    study: ParsedStudy,
+    trial: TrialObject,
+    pod: V1Pod,
+    container: string,
+    judged: JudgedBetween = () => false,
+  ): void {
     const key = objectKey(trial);
     const podName = pod.metadata?.name as string;
     const current = this.tracked.get(key);
@@ -61,11 +88,18 @@ export class TrialMetricsTracker {
       pod: podName,
       collector: new MetricCollector(study.spec, this.deps.collectorHooks),
       source: { stop() {} },
-      lastFlush: 0,
+      // The first values wait an interval too: a short trial may need no write until it ends.
+      lastFlush: Date.now(),
       dirty: false,
+      urgent: false,
+      inFlight: false,
+      lastStep: -Infinity,
+      judged,
     };
-    entry.source = this.startSource(study, trial, pod, container, entry, () => {
+    entry.source = this.startSource(study, trial, pod, container, entry, (point) => {
       entry.dirty = true;
+      if (entry.judged(entry.lastStep, point.step)) entry.urgent = true;
+      entry.lastStep = Math.max(entry.lastStep, point.step);
       this.schedule(key, trial, entry);
     });
     this.tracked.set(key, entry);
@@ -78,7 +112,7 @@ export class TrialMetricsTracker {
     pod: V1Pod,
     container: string,
     entry: Tracked,
-    onPoint: () => void,
+    onPoint: (point: IntermediateValue) => void,
   ): { stop(): void } {
     const { collector } = entry;
     const metrics = study.spec.metrics;
@@ -91,7 +125,8 @@ export class TrialMetricsTracker {
         trial: { name: trial.metadata.name, namespace: trial.metadata.namespace, study: study.metadata.name },
         logger: this.deps.logger,
         onValues: (values) => {
-          if (collector.feedValues(values)) onPoint();
+          const point = collector.feedValues(values);
+          if (point) onPoint(point);
         },
       });
     }
@@ -102,7 +137,8 @@ export class TrialMetricsTracker {
       container,
       logger: this.deps.logger,
       onLine: (line) => {
-        if (collector.feedLine(line)) onPoint();
+        const point = collector.feedLine(line);
+        if (point) onPoint(point);
       },
       // The collector stays: its values are the fallback if the final log cannot be read.
       onGone: () => (entry.source = { stop() {} }),
@@ -137,36 +173,48 @@ export class TrialMetricsTracker {
   }
 
   private schedule(key: string, trial: TrialObject, entry: Tracked): void {
-    if (entry.timer) return;
-    const interval = this.deps.flushIntervalMs ?? 1000;
-    const wait = Math.max(0, entry.lastFlush + interval - Date.now());
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
-      if (!entry.dirty || this.tracked.get(key) !== entry) return;
-      entry.dirty = false;
-      entry.lastFlush = Date.now();
-      const final = entry.collector.latest();
-      this.deps
-        .recordProgress(trial.metadata.namespace, trial.metadata.name, {
-          intermediate: entry.collector.intermediate(),
-          ...(Object.keys(final).length ? { metrics: final } : {}),
-        })
-        .then(
-          () => this.deps.onProgress(entry.studyKey),
-          (err: unknown) => {
-            if (isNotFound(err) || statusCode(err) === 422) {
-              // The Trial was deleted, or has ended: nothing is left to record.
-              if (this.tracked.get(key) === entry) this.stopKey(key);
-              return;
-            }
-            this.deps.logger.warn(
-              { err: (err as Error).message, trial: key },
-              'could not record intermediate values',
-            );
-            entry.dirty = true;
-            this.schedule(key, trial, entry);
-          },
-        );
-    }, wait);
+    // The write in flight schedules the next one when it is answered.
+    if (entry.inFlight) return;
+    if (entry.timer && !entry.urgent) return;
+    clearTimeout(entry.timer);
+    const interval = this.deps.flushIntervalMs ?? TRIAL_FLUSH_INTERVAL_MS;
+    // Urgent still goes through a timer: the rest of a burst of lines joins the same write.
+    const wait = entry.urgent ? 0 : Math.max(0, entry.lastFlush + interval - Date.now());
+    entry.timer = setTimeout(() => this.flush(key, trial, entry), wait);
+  }
+
+  private flush(key: string, trial: TrialObject, entry: Tracked): void {
+    entry.timer = undefined;
+    if (!entry.dirty || this.tracked.get(key) !== entry) return;
+    entry.dirty = entry.urgent = false;
+    entry.inFlight = true;
+    entry.lastFlush = Date.now();
+    const final = entry.collector.latest();
+    this.deps
+      .recordProgress(trial.metadata.namespace, trial.metadata.name, {
+        intermediate: entry.collector.intermediate(),
+        ...(Object.keys(final).length ? { metrics: final } : {}),
+      })
+      .then(
+        () => {
+          entry.inFlight = false;
+          this.deps.onProgress(entry.studyKey);
+          if (entry.dirty) this.schedule(key, trial, entry);
+        },
+        (err: unknown) => {
+          entry.inFlight = false;
+          if (isNotFound(err) || statusCode(err) === 422) {
+            // The Trial was deleted, or has ended: nothing is left to record.
+            if (this.tracked.get(key) === entry) this.stopKey(key);
+            return;
+          }
+          this.deps.logger.warn(
+            { err: (err as Error).message, trial: key },
+            'could not record intermediate values',
+          );
+          entry.dirty = true;
+          this.schedule(key, trial, entry);
+        },
+      );
   }
 }

@@ -1,9 +1,11 @@
 // The metrics tracker's error paths against a local HTTP server standing in for pods/log.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { ServerResponse } from 'node:http';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { TrialStatus } from '../../../src/api/trial.js';
 import type { ParsedStudy, TrialObject } from '../../../src/operator/kube/resources.js';
+import { StudyEngine } from '../../../src/engine/study-engine.js';
 import { TrialMetricsTracker } from '../../../src/operator/trials/metrics-tracker.js';
 import { spec } from '../../support/specs.js';
 import { startFakeApi, sendStatus, type FakeApi } from './support/fake-api.js';
@@ -111,5 +113,115 @@ describe('trial metrics tracker', () => {
     assert.deepEqual(t.trackedKeys('ns/demo'), ['ns/demo-0']);
     assert.ok(t.collector(trial));
     t.stop(trial);
+  });
+
+  describe('batched writes', () => {
+    // A log the test writes to line by line; the flush interval is far longer than the test, so
+    // any write seen is one that did not wait for it.
+    const streams = new Map<string, ServerResponse>();
+    before(() =>
+      api.route('GET', /^\/api\/v1\/namespaces\/ns\/pods\/stepped-[^/]+\/log$/, (req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('');
+        streams.set(req.path.split('/')[6] as string, res);
+      }),
+    );
+    const print = (pod: string, steps: number[]) =>
+      streams
+        .get(pod)
+        ?.write(
+          steps
+            .map((s) => `2026-01-01T00:00:${String(s).padStart(2, '0')}Z epoch=${s} loss=${1 / s}\n`)
+            .join(''),
+        );
+    const asha = new StudyEngine(
+      spec({ earlyStopping: { name: 'asha', settings: { minResource: 2, reductionFactor: 2 } } }),
+    );
+
+    it('writes at once the values that reach an ASHA rung, with the rest of their burst', async () => {
+      const flushed: number[][] = [];
+      const t = new TrialMetricsTracker({
+        kc: api.kc,
+        logger: memoryLogger().logger,
+        recordProgress: async (_ns, _name, values) =>
+          void flushed.push((values.intermediate ?? []).map((p) => p.step)),
+        onProgress: () => {},
+        flushIntervalMs: 600_000,
+      });
+      trackers.push(t);
+      t.ensure(study, trial, pod('stepped-a'), 'trainer', (after, upTo) =>
+        asha.judgesBetween(0, after, upTo),
+      );
+      await until(() => streams.has('stepped-a'));
+      print('stepped-a', [1]);
+      await until(() => t.collector(trial)?.intermediate().length === 1);
+      print('stepped-a', [2, 3]); // rung 2, and step 3 in the same burst
+      await until(() => flushed.length === 1);
+      assert.deepEqual(flushed, [[1, 2, 3]], 'step 1 waited; rung 2 took it and step 3 along');
+      print('stepped-a', [4]); // rung 4
+      await until(() => flushed.length === 2);
+      print('stepped-a', [5, 6, 7]);
+      await until(() => t.collector(trial)?.intermediate().length === 7);
+      print('stepped-a', [8]); // rung 8
+      await until(() => flushed.length === 3);
+      assert.deepEqual(flushed, [
+        [1, 2, 3],
+        [1, 2, 3, 4],
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      ]);
+      t.stop(trial);
+    });
+
+    it('writes nothing before the interval when no value reaches a step the pruner judges', async () => {
+      const flushed: number[][] = [];
+      const t = new TrialMetricsTracker({
+        kc: api.kc,
+        logger: memoryLogger().logger,
+        recordProgress: async (_ns, _name, values) =>
+          void flushed.push((values.intermediate ?? []).map((p) => p.step)),
+        onProgress: () => {},
+        flushIntervalMs: 600_000,
+      });
+      trackers.push(t);
+      const none = new StudyEngine(spec());
+      t.ensure(study, trial, pod('stepped-b'), 'trainer', (after, upTo) =>
+        none.judgesBetween(0, after, upTo),
+      );
+      await until(() => streams.has('stepped-b'));
+      print('stepped-b', [1, 2, 3, 4, 5, 6, 7, 8]);
+      await until(() => t.collector(trial)?.intermediate().length === 8);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(flushed, []);
+      t.stop(trial);
+    });
+
+    it('never has two writes of one trial in flight: the next waits for the answer', async () => {
+      const answers: (() => void)[] = [];
+      const flushed: number[][] = [];
+      const t = new TrialMetricsTracker({
+        kc: api.kc,
+        logger: memoryLogger().logger,
+        recordProgress: (_ns, _name, values) => {
+          flushed.push((values.intermediate ?? []).map((p) => p.step));
+          return new Promise<void>((resolve) => answers.push(resolve));
+        },
+        onProgress: () => {},
+        flushIntervalMs: 600_000,
+      });
+      trackers.push(t);
+      t.ensure(study, trial, pod('stepped-c'), 'trainer', () => true);
+      await until(() => streams.has('stepped-c'));
+      print('stepped-c', [1]);
+      await until(() => flushed.length === 1);
+      print('stepped-c', [2]);
+      await until(() => t.collector(trial)?.intermediate().length === 2);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(flushed.length, 1, 'the second write waits for the first');
+      answers[0]?.();
+      await until(() => flushed.length === 2);
+      assert.deepEqual(flushed, [[1], [1, 2]]);
+      answers[1]?.();
+      t.stop(trial);
+    });
   });
 });

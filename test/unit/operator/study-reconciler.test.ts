@@ -120,6 +120,30 @@ describe('study reconciler error paths', () => {
     assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'MetricsUnavailable');
   });
 
+  it('records with the ending the values seen since the last batched write', async () => {
+    world.trials.push(
+      trialObject(0, {
+        state: 'Running',
+        podName: 'demo-0-pod',
+        jobName: 'demo-0',
+        intermediate: [{ step: 1, value: 0.5 }],
+      }),
+    );
+    jobWithPod(world, 'demo-0', 'Running');
+    world.logs['demo-0-pod'] = `${LOG}2026-01-01T00:00:03Z epoch=3 loss=0.125\n`;
+    await reconciler.reconcile('ns', 'demo');
+    await until(() => tracker.collector(trialNamed(world, 'demo-0')!)?.intermediate().length === 3);
+    world.jobs[0]!.status = { conditions: [{ type: 'Failed', status: 'True' }] };
+    world.pods[0]!.status = { phase: 'Failed' };
+    await reconciler.reconcile('ns', 'demo');
+    const trial = trialNamed(world, 'demo-0');
+    assert.equal(trial?.status?.state, 'Failed');
+    assert.deepEqual(
+      trial?.status?.intermediate?.map((p) => p.step),
+      [1, 2, 3],
+    );
+  });
+
   it('never writes a decision over a trial that changed since it was read (409), and decides again', async () => {
     world.study = studyObject({ objective: { metric: 'loss', goal: 'minimize', target: 0.5 } });
     world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));

@@ -46,7 +46,9 @@ const obj = (name: string, rv: string, namespace = 'ns'): Obj => ({
   metadata: { name, namespace, resourceVersion: rv },
 });
 
-function setup(opts: { maxSilenceMs?: number; failLists?: number } = {}) {
+function setup(
+  opts: { maxSilenceMs?: number; failLists?: number; indexBy?: (o: Obj) => string | undefined } = {},
+) {
   const informers: FakeInformer[] = [];
   let items: Obj[] = [obj('a', '1'), obj('b', '1')];
   let failLists = opts.failLists ?? 0;
@@ -76,6 +78,7 @@ function setup(opts: { maxSilenceMs?: number; failLists?: number } = {}) {
     maxSilenceMs: opts.maxSilenceMs ?? 60_000,
     random: () => 1,
     onRestart: (r) => reasons.push(r),
+    ...(opts.indexBy ? { indexBy: opts.indexBy } : {}),
   });
   for (const ev of ['add', 'update', 'delete'] as const) {
     inf.on(ev, (o) => events.push(`${ev}:${o.metadata?.name}@${o.metadata?.resourceVersion}`));
@@ -188,6 +191,26 @@ describe('SupervisedInformer', () => {
     await s.inf.start();
     assert.equal(s.events.length, 2);
     assert.ok(s.records.some((r) => r.msg === 'informer event handler threw'));
+    await s.inf.stop();
+  });
+
+  it('keeps its index in step with updates, deletions and a relist', async () => {
+    const group = (o: Obj) => o.metadata?.labels?.group;
+    const s = setup({ indexBy: group });
+    const grouped = (name: string, rv: string, g: string): Obj => ({
+      metadata: { name, namespace: 'ns', resourceVersion: rv, labels: { group: g } },
+    });
+    s.setItems([grouped('a', '1', 'x'), grouped('b', '1', 'x'), obj('c', '1')]);
+    await s.inf.start();
+    const names = (g: string) => s.inf.indexed(g).map((o) => o.metadata?.name);
+    assert.deepEqual(names('x'), ['a', 'b']);
+    s.informers[0]!.emit('update', grouped('a', '2', 'y'));
+    assert.deepEqual([names('x'), names('y')], [['b'], ['a']]);
+    s.informers[0]!.emit('delete', grouped('a', '2', 'y'));
+    assert.deepEqual(names('y'), []);
+    s.setItems([obj('c', '1')]);
+    s.informers[0]!.emit('error', new Error('watch broke'));
+    await until(() => s.informers.length === 2 && names('x').length === 0, 'relist drops b from the index');
     await s.inf.stop();
   });
 });

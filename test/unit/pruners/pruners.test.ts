@@ -305,3 +305,52 @@ describe('pruning through ask/report/tell', () => {
     assert.deepEqual(pruned.intermediate, [{ step: 1, value: 0.2 }]);
   });
 });
+
+describe('judgesBetween: the steps a pruner may decide at', () => {
+  const settings: [string, Record<string, unknown>][] = [
+    ['asha', { minResource: 2, reductionFactor: 2, startupTrials: 2 }],
+    ['hyperband', { minResource: 1, maxResource: 9, reductionFactor: 3, startupTrials: 2 }],
+    ['median', { startupTrials: 1, warmupSteps: 1 }],
+    ['percentile', { percentile: 40, startupTrials: 1, warmupSteps: 2 }],
+  ];
+  let seed = 7;
+  const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const curve = (steps: number[]) => steps.map((step) => ({ step, value: random() }));
+
+  for (const [name, s] of settings) {
+    it(`${name}: every step it prunes at is one it says it judges`, () => {
+      const pruner = PRUNERS[name as keyof typeof PRUNERS](s);
+      let prunes = 0;
+      for (let round = 0; round < 200; round++) {
+        const peers: TrialView[] = Array.from({ length: 4 }, (_, i) => ({
+          index: i,
+          params: {},
+          state: 'Succeeded' as TrialState,
+          intermediate: curve([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+        }));
+        const steps = [1, 2, 3, 4, 5, 6, 7, 8, 9].filter(() => random() < 0.7);
+        const own = curve(steps);
+        const index = 4 + (round % 50);
+        for (let k = 0; k < own.length; k++) {
+          const trial: TrialView = { index, params: {}, state: 'Running', intermediate: own.slice(0, k + 1) };
+          const decision = pruner.decide(trial, { goal: 'minimize', trials: [...peers, trial] });
+          if (!decision.prune) continue;
+          prunes++;
+          const after = k === 0 ? -Infinity : (own[k - 1] as { step: number }).step;
+          const upTo = (own[k] as { step: number }).step;
+          assert.ok(pruner.judgesBetween?.(index, after, upTo), `${name} pruned at ${after}→${upTo}`);
+          break;
+        }
+      }
+      assert.ok(prunes > 10, `the curves exercise pruning (${prunes} prunes)`);
+    });
+  }
+
+  it('asha judges only the reports that cross a rung', () => {
+    const asha = createAshaPruner({ minResource: 2, reductionFactor: 2, warmupSteps: 2 });
+    const judged = [1, 2, 3, 4, 5, 6, 7, 8, 9].filter((s) => asha.judgesBetween?.(0, s - 1, s));
+    assert.deepEqual(judged, [4, 8], 'rung 2 is within warmupSteps');
+    assert.equal(asha.judgesBetween?.(0, 4, 7), false);
+    assert.equal(asha.judgesBetween?.(0, 5, 9), true);
+  });
+});

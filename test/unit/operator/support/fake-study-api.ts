@@ -64,8 +64,21 @@ export function serveStudy(api: FakeApi, world: StudyWorld): void {
   api.route('GET', new RegExp(`^${CUSTOM}/trials$`), (_req, res) =>
     sendJson(res, 200, { items: world.trials }),
   );
+  api.route('GET', new RegExp(`^${CUSTOM}/trials/([^/]+)$`), (req, res) => {
+    const name = req.path.split('/').at(-1);
+    const trial = world.trials.find((t) => t.metadata.name === name);
+    if (!trial) return sendStatus(res, 404, 'NotFound', `trials.kubetune.io "${name}" not found`);
+    sendJson(res, 200, trial);
+  });
   api.route('POST', new RegExp(`^${CUSTOM}/trials$`), (req, res) => {
     const trial = structuredClone(req.body) as TrialObject;
+    if (world.trials.some((t) => t.metadata.name === trial.metadata.name))
+      return sendStatus(
+        res,
+        409,
+        'AlreadyExists',
+        `trials.kubetune.io "${trial.metadata.name}" already exists`,
+      );
     trial.metadata.uid = `uid-${trial.metadata.name}`;
     bump(trial.metadata);
     world.trials.push(trial);
@@ -106,9 +119,18 @@ export function serveStudy(api: FakeApi, world: StudyWorld): void {
   );
   api.route('POST', /^\/apis\/batch\/v1\/namespaces\/[^/]+\/jobs$/, (req, res) => {
     const job = structuredClone(req.body) as V1Job;
+    if (world.jobs.some((j) => j.metadata?.name === job.metadata?.name))
+      return sendStatus(res, 409, 'AlreadyExists', `jobs.batch "${job.metadata?.name}" already exists`);
     job.metadata = { ...job.metadata, uid: `uid-job-${job.metadata?.name}`, creationTimestamp: new Date() };
+    bump(job.metadata);
     world.jobs.push(job);
     sendJson(res, 201, job);
+  });
+  api.route('GET', /^\/apis\/batch\/v1\/namespaces\/[^/]+\/jobs\/[^/]+$/, (req, res) => {
+    const name = req.path.split('/').at(-1);
+    const job = world.jobs.find((j) => j.metadata?.name === name);
+    if (!job) return sendStatus(res, 404, 'NotFound', `jobs.batch "${name}" not found`);
+    sendJson(res, 200, job);
   });
   api.route('DELETE', /^\/apis\/batch\/v1\/namespaces\/[^/]+\/jobs\/[^/]+$/, (req, res) => {
     const name = req.path.split('/').at(-1);
@@ -157,6 +179,7 @@ export function jobWithPod(
       name: `${trial}-pod`,
       namespace: ns,
       creationTimestamp: new Date(),
+      labels: { 'kubetune.io/study': world.study.metadata.name },
       ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: trial, uid }],
     },
     status: { phase, startTime: new Date() },

@@ -1,0 +1,48 @@
+import { objectKey, type StudyObject } from './kube/resources.js';
+
+/** What the Study informers offer to the work queue's wiring. */
+export interface StudyEvents {
+  on(event: 'add' | 'update' | 'delete', cb: (study: StudyObject) => void): void;
+  list(): StudyObject[];
+}
+
+/**
+ * A finished study whose status answers its current spec: there is nothing to do until the
+ * spec changes (maxTrials raised, a new budget), which bumps metadata.generation past
+ * status.observedGeneration.
+ */
+export function isSettled(study: StudyObject): boolean {
+  const { phase, observedGeneration } = study.status ?? {};
+  return (
+    (phase === 'Succeeded' || phase === 'Failed') &&
+    observedGeneration === (study.metadata.generation ?? 0) &&
+    !study.metadata.deletionTimestamp
+  );
+}
+
+/**
+ * Queues a study on its own events and on a periodic resync, except for settled studies: their
+ * own final status write and every resync would otherwise reconcile them forever, at a cost
+ * that grows with the number of studies ever run. A settled study is still queued when it is
+ * first seen (a restart repairs what a crash left undone) and when it is deleted; a spec edit
+ * unsettles it. Events of its Trials, Jobs and Pods are queued elsewhere, as they happen.
+ * Returns a function that stops the resync.
+ */
+export function watchStudies(
+  informers: StudyEvents[],
+  enqueue: (key: string) => void,
+  resyncMs: number,
+): () => void {
+  const queue = (study: StudyObject) => enqueue(objectKey(study));
+  for (const inf of informers) {
+    inf.on('add', queue);
+    inf.on('update', (study) => {
+      if (!isSettled(study)) queue(study);
+    });
+    inf.on('delete', queue);
+  }
+  const resync = setInterval(() => {
+    for (const study of informers.flatMap((i) => i.list())) if (!isSettled(study)) queue(study);
+  }, resyncMs);
+  return () => clearInterval(resync);
+}
