@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { durationSeconds, type StudySpec } from '../api/study.js';
 import type { TrialState } from '../api/trial.js';
@@ -308,6 +308,9 @@ export class LocalRunner {
     if (attempt > 1) keepEarlierLog(trial.logFile, attempt - 1);
     trial.state = 'Running';
     trial.startTime = new Date().toISOString();
+    // Created before the trial starts, so a run killed at any moment leaves this attempt's log
+    // for a resume to keep (createWriteStream alone opens the file some time later).
+    writeFileSync(trial.logFile, '');
     const log = createWriteStream(trial.logFile);
     let spec: ProcessSpec;
     try {

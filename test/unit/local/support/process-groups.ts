@@ -131,7 +131,8 @@ export function requireFreshBuild(): void {
       if (statSync(path).isDirectory()) walk(path);
       else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) {
         const rel = relative(join(REPO_ROOT, 'src'), path).replace(/\.ts$/, '.js');
-        const built = join(REPO_ROOT, 'dist', rel);
+        // The report page's modules are bundled into one file (scripts/build-report-page.mjs).
+        const built = join(REPO_ROOT, 'dist', rel.startsWith('report/page/') ? 'report/page.js' : rel);
         if (!existsSync(built) || statSync(built).mtimeMs < statSync(path).mtimeMs) stale.push(rel);
       }
     }
