@@ -16,7 +16,7 @@ import { createStudy, listTrials, operatorSuite, waitForStudyEnd } from './suppo
 const CURVE_TRAINER = join(repoRoot, 'test/fixtures/curve-trainer.mjs');
 const CURVES = ['a', 'b', 'c', 'd', 'e', 'f'];
 
-function studySpec(image: string): Record<string, unknown> {
+function studySpec(image: string, hold: string[] = []): Record<string, unknown> {
   return {
     objective: { metric: 'loss', goal: 'minimize' },
     algorithm: { name: 'grid' },
@@ -33,7 +33,12 @@ function studySpec(image: string): Record<string, unknown> {
             restartPolicy: 'Never',
             terminationGracePeriodSeconds: 2,
             containers: [
-              { name: 'train', image, command: ['node', CURVE_TRAINER], args: ['--curve=${params.curve}'] },
+              {
+                name: 'train',
+                image,
+                command: ['node', CURVE_TRAINER],
+                args: ['--curve=${params.curve}', `--hold=${hold.join(',')}`],
+              },
             ],
           },
         },
@@ -65,7 +70,12 @@ describe('pruning decisions: operator and local runner on the real test cluster'
 
     const ns = await createTestNamespace(t, suite.c, 'op-decide');
     const op = suite.start(['--namespaces', ns]);
-    await createStudy(suite.api, ns, 'decisions', studySpec('node:20'));
+    // The curves kubetune run pruned never end on their own here: if the operator agrees, it
+    // prunes them whenever it gets to it; if it does not, the study never ends and the test fails.
+    const prunedLocally = local.trials
+      .filter((tr) => tr.state === 'Pruned')
+      .map((tr) => String(tr.params.curve));
+    await createStudy(suite.api, ns, 'decisions', studySpec('node:20', prunedLocally));
     const study = await waitForStudyEnd(suite.api, ns, 'decisions', 180_000, op);
     assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(study.status?.conditions));
     const operatorDecisions: Decisions = {};
