@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { objectivesOf, primaryObjective } from '../api/objectives.js';
 import type { StudySpec } from '../api/study.js';
 import { TRIAL_STATES, type TrialState } from '../api/trial.js';
 import { LocalRunner, type LocalRunResult } from '../local/local-runner.js';
@@ -64,10 +65,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);
   if (!args) return 0;
   const { name, spec, outputDir } = args;
+  const primary = primaryObjective(spec);
   const reporter = progressReporter(process.stderr, {
     maxTrials: spec.maxTrials,
-    goal: spec.objective.goal,
-    metric: spec.objective.metric,
+    goal: primary.goal,
+    metric: primary.metric,
   });
   const runner = new LocalRunner({
     name,
@@ -80,7 +82,9 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   console.error(
     `study ${name}: ${spec.algorithm.name} search over ${spec.parameters.length} parameters, ` +
-      `${spec.maxTrials} trials, ${spec.parallelism} at a time; ${spec.objective.goal} ${spec.objective.metric}`,
+      `${spec.maxTrials} trials, ${spec.parallelism} at a time; ${objectivesOf(spec)
+        .map((o) => `${o.goal} ${o.metric}`)
+        .join(', ')}`,
   );
   const report = (result: LocalRunResult) => {
     reporter.close();
@@ -121,6 +125,8 @@ function reportResults(
 ): void {
   const { spec } = study;
   const best = runner.best();
+  const front = runner.paretoFront();
+  const objectives = objectivesOf(spec);
   const paths = writeResults(study.outputDir, {
     study: study.name,
     spec,
@@ -137,6 +143,19 @@ function reportResults(
           },
         }
       : {}),
+    ...(objectives.length > 1
+      ? {
+          paretoFront: {
+            objectives: objectives.map((o) => o.metric),
+            trials: front.map((p) => ({
+              trial: p.trial.name,
+              index: p.trial.index,
+              values: p.values,
+              parameters: runner.formatted(p.trial.params),
+            })),
+          },
+        }
+      : {}),
     trials: result.trials,
   });
   // An interrupted study did not end on its own, whatever the outcome of its trials so far says.
@@ -146,8 +165,14 @@ function reportResults(
     );
   else if (result.outcome.done)
     console.log(`study ${result.outcome.succeeded ? 'succeeded' : 'failed'}: ${result.outcome.message}`);
-  if (best) {
-    console.log(`best trial: ${best.trial.name} ${spec.objective.metric}=${best.value}`);
+  if (objectives.length > 1) {
+    console.log(`Pareto front: ${front.length} trials`);
+    for (const p of front) {
+      const values = p.values.map((v, i) => `${objectives[i]!.metric}=${v}`).join(' ');
+      console.log(`  ${p.trial.name} ${values} ${JSON.stringify(runner.formatted(p.trial.params))}`);
+    }
+  } else if (best) {
+    console.log(`best trial: ${best.trial.name} ${primaryObjective(spec).metric}=${best.value}`);
     for (const [k, v] of Object.entries(runner.formatted(best.trial.params))) console.log(`  ${k}: ${v}`);
   } else {
     console.log('no trial produced the objective metric');

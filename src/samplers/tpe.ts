@@ -3,8 +3,9 @@ import { Rng } from '../engine/rng.js';
 import type { Sampler, SamplerFactory } from '../engine/sampler.js';
 import type { SearchSpace } from '../engine/search-space.js';
 import { SettingsReader, WITHIN_BUDGET } from '../engine/settings.js';
-import { bucketOf, categoryCounts, collectHistory, snap } from './history.js';
+import { bucketOf, categoryCounts, collectHistory, type History, snap } from './history.js';
 import { erfc, logSumExp } from './math.js';
+import { bestRows } from './ranking.js';
 import { ScrambledSobol } from './sobol.js';
 
 /**
@@ -170,17 +171,7 @@ export const createTpeSampler: SamplerFactory = (settings) => {
         if (h.x.length < opts.nStartup) {
           a = space.fromUnit(sobol.point(index));
         } else {
-          a = tpePoint(
-            space,
-            counts,
-            opts,
-            h.x,
-            h.y,
-            h.index,
-            [...h.pending, ...batch],
-            new Rng(ctx.seed, 'tpe', index),
-            h.keys,
-          );
+          a = tpePoint(space, counts, opts, h, [...h.pending, ...batch], new Rng(ctx.seed, 'tpe', index));
         }
         const u = space.toUnit(a);
         batch.push(u);
@@ -193,26 +184,46 @@ export const createTpeSampler: SamplerFactory = (settings) => {
   return sampler;
 };
 
+/**
+ * TPE's split of the finished trials into "below" (good) and "above" (the rest). One objective:
+ * by value. Several (MOTPE, as in Optuna): by non-dominated rank, the front that straddles the
+ * cut ordered by hypervolume contribution. Infeasible trials always go above; only while no
+ * trial is feasible do the least violating ones stand in as "good", so the model first steers
+ * towards feasibility.
+ */
+export function splitBelow(h: History, opts: TpeOptions): { below: number[]; above: number[] } {
+  const n = h.x.length;
+  const nBelow = Math.min(Math.ceil(opts.gamma * n), opts.maxBelow);
+  const multi = (h.ys[0]?.length ?? 1) > 1;
+  const order = multi
+    ? bestRows(h.ys, h.violation, h.index, nBelow)
+    : Array.from({ length: n }, (_, i) => i).sort(
+        (a, b) =>
+          Number(h.violation[a]! > 0) - Number(h.violation[b]! > 0) ||
+          h.violation[a]! - h.violation[b]! ||
+          h.y[a]! - h.y[b]! ||
+          h.index[a]! - h.index[b]!,
+      );
+  const feasible = order.filter((i) => h.violation[i] === 0).length;
+  const below = order.slice(0, feasible > 0 ? Math.min(nBelow, feasible) : nBelow);
+  // The rest, oldest first so the age ramp down-weights old points.
+  const above = order.slice(below.length).sort((a, b) => h.index[a]! - h.index[b]!);
+  return { below, above };
+}
+
 function tpePoint(
   space: SearchSpace,
   counts: number[],
   opts: TpeOptions,
-  x: number[][],
-  y: number[],
-  index: number[],
+  h: History,
   pending: number[][],
   rng: Rng,
-  keys: Set<string>,
 ): Assignment {
-  const n = x.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort(
-    (a, b) => (y[a] as number) - (y[b] as number) || (index[a] as number) - (index[b] as number),
-  );
-  const nBelow = Math.min(Math.ceil(opts.gamma * n), opts.maxBelow);
-  const below = order.slice(0, nBelow);
-  // The rest, oldest first so the age ramp down-weights old points; liars are the newest.
-  const aboveIdx = order.slice(nBelow).sort((a, b) => (index[a] as number) - (index[b] as number));
-  const abovePts = aboveIdx.map((i) => x[i] as number[]);
+  const { below, above } = splitBelow(h, opts);
+  const x = h.x;
+  const keys = h.keys;
+  const abovePts = above.map((i) => x[i] as number[]);
+  // Liars (pending trials and this batch) are the newest.
   if (opts.constantLiar) abovePts.push(...pending);
   const l = new Parzen(
     below.map((i) => x[i] as number[]),
