@@ -78,8 +78,10 @@ function slices(points: readonly (readonly number[])[], ref: readonly number[]):
   for (let k = 0; k < sorted.length; k++) {
     const top = k + 1 < sorted.length ? (sorted[k + 1]![d - 1] as number) : (ref[d - 1] as number);
     const depth = top - (sorted[k]![d - 1] as number);
-    if (depth > 0)
-      volume += depth * slices(front(sorted.slice(0, k + 1).map((p) => p.slice(0, d - 1))), subRef);
+    if (depth <= 0) continue;
+    const projected = sorted.slice(0, k + 1).map((p) => p.slice(0, d - 1));
+    // The two-dimensional sweep skips dominated points itself; deeper recursions gain from pruning them.
+    volume += depth * slices(d - 1 > 2 ? front(projected) : projected, subRef);
   }
   return volume;
 }
