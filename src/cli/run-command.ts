@@ -65,11 +65,17 @@ export async function runCommand(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);
   if (!args) return 0;
   const { name, spec, outputDir } = args;
-  const primary = primaryObjective(spec);
+  const multiObjective = objectivesOf(spec).length > 1;
+  // The runner's engine decides what counts as best, so the progress line honours constraints.
+  const soFar = (): string => {
+    if (multiObjective) return `Pareto front ${runner.paretoFront().length} trials`;
+    const best = runner.best();
+    return best ? `best ${best.value} (${best.trial.name})` : '';
+  };
   const reporter = progressReporter(process.stderr, {
     maxTrials: spec.maxTrials,
-    goal: primary.goal,
-    metric: primary.metric,
+    metric: primaryObjective(spec).metric,
+    result: soFar,
   });
   const runner = new LocalRunner({
     name,
