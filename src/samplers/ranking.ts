@@ -21,20 +21,13 @@ export function constrainedRanks(ys: readonly (readonly number[])[], violation: 
 
 /**
  * How much each point of one front adds, for ordering within it: its exclusive hypervolume
- * for up to three objectives, its crowding distance beyond (exact hypervolume grows too fast
- * with the number of objectives). Higher is more valuable.
+ * up to `ref` for up to three objectives, its crowding distance beyond (exact hypervolume grows
+ * too fast with the number of objectives). Higher is more valuable.
  */
-export function frontContributions(points: readonly (readonly number[])[]): number[] {
+export function frontContributions(points: readonly (readonly number[])[], ref: readonly number[]): number[] {
   if (points.length === 0) return [];
-  const d = points[0]!.length;
   if (points.length === 1) return [1];
-  if (d > 3) return crowdingDistance(points);
-  const ref = Array.from({ length: d }, (_, k) => {
-    const vals = points.map((p) => p[k] as number);
-    const hi = Math.max(...vals);
-    const lo = Math.min(...vals);
-    return hi + 0.1 * (hi - lo) + 1e-12 * Math.max(1, Math.abs(hi));
-  });
+  if (ref.length > 3) return crowdingDistance(points);
   const total = hypervolume(points, ref);
   return points.map(
     (_, i) =>
@@ -44,6 +37,19 @@ export function frontContributions(points: readonly (readonly number[])[]): numb
         ref,
       ),
   );
+}
+
+/**
+ * A reference point beyond every row on each axis (10% of the range past the worst), as
+ * Optuna's MOTPE takes it from all trials: far enough that the ends of a front keep a share.
+ */
+function referencePoint(ys: readonly (readonly number[])[]): number[] {
+  return ys[0]!.map((_, k) => {
+    const vals = ys.map((p) => p[k] as number);
+    const hi = Math.max(...vals);
+    const lo = Math.min(...vals);
+    return hi + 0.1 * (hi - lo) + 1e-12 * Math.max(1, Math.abs(hi));
+  });
 }
 
 /**
@@ -67,7 +73,10 @@ export function bestRows(
   for (const r of [...byRank.keys()].sort((a, b) => a - b)) {
     const rows = (byRank.get(r) as number[]).sort((a, b) => (index[a] as number) - (index[b] as number));
     if (out.length < needed && out.length + rows.length > needed && violation[rows[0] as number] === 0) {
-      const c = frontContributions(rows.map((i) => ys[i] as number[]));
+      const c = frontContributions(
+        rows.map((i) => ys[i] as number[]),
+        referencePoint(ys),
+      );
       const order = rows.map((row, k) => ({ row, c: c[k] as number }));
       order.sort((a, b) => b.c - a.c || (index[a.row] as number) - (index[b.row] as number));
       out.push(...order.map((o) => o.row));
