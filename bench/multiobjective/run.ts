@@ -1,16 +1,19 @@
 /**
  * Multi-objective benchmark (issue 16). Usage:
  *   npm run bench:multiobjective -- [--fn zdt1,zdt2,dtlz2] [--seeds 10] [--budgets 100,200]
- *     [--sampler tpe,nsga2,optuna-nsga2,optuna-tpe]
+ *     [--sampler tpe,nsga2,optuna-nsga2,optuna-tpe] [--out bench/results/multiobjective.jsonl]
  * ZDT1 and ZDT2 with 5 parameters (2 objectives), DTLZ2 with 6 parameters and 3 objectives, all
  * on [0, 1]. Each (function, sampler, seed) is one run of the largest budget; smaller budgets
  * are its prefixes. Optuna's NSGAIISampler and TPESampler (defaults, Debian's python3-optuna)
  * run side by side through bench/multiobjective/optuna_runner.py, on the same problems
  * evaluated here, and every front is scored by the same hypervolume code. Prints the median
- * hypervolume per budget with the reference point used (higher is better).
+ * hypervolume per budget with the reference point used (higher is better). Every run is also
+ * appended to the --out file as it ends, so a long benchmark cut short keeps what it measured.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { AlgorithmName } from '../../src/api/study.js';
@@ -30,6 +33,7 @@ const seeds = Number(arg('seeds') ?? 10);
 const budgets = list(arg('budgets'), ['100', '200']).map(Number);
 const samplers = list(arg('sampler'), ['tpe', 'nsga2', 'optuna-nsga2', 'optuna-tpe']);
 const trials = Math.max(...budgets);
+const out = arg('out') ?? 'bench/results/multiobjective.jsonl';
 /** Debian's interpreter, where apt puts python3-optuna (a pyenv or venv python would not see it). */
 const PYTHON = process.env['KUBETUNE_BENCH_PYTHON'] ?? '/usr/bin/python3';
 
@@ -119,6 +123,7 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
+  mkdirSync(dirname(out), { recursive: true });
   const optuna = samplers.some((s) => s.startsWith('optuna-')) ? new Optuna() : undefined;
   await optuna?.start();
   const hv = new Map<string, number[]>(); // `${fn}|${sampler}|${budget}` → one value per seed
@@ -129,10 +134,16 @@ async function main(): Promise<void> {
         const run = sampler.startsWith('optuna-')
           ? await optuna!.run(problem, sampler.slice('optuna-'.length), seed)
           : await runOurs(problem, sampler as AlgorithmName, seed);
+        const byBudget: Record<number, number> = {};
         for (const b of budgets) {
           const key = `${problem.name}|${sampler}|${b}`;
-          hv.set(key, [...(hv.get(key) ?? []), hypervolume(run.slice(0, b), problem.reference)]);
+          byBudget[b] = hypervolume(run.slice(0, b), problem.reference);
+          hv.set(key, [...(hv.get(key) ?? []), byBudget[b]]);
         }
+        appendFileSync(
+          out,
+          `${JSON.stringify({ fn: problem.name, sampler, seed, hypervolume: byBudget })}\n`,
+        );
       }
       process.stderr.write(
         `${problem.name} ${sampler}: ${seeds} seeds in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
