@@ -38,9 +38,17 @@ export const NOTES: Record<string, string> = {
     'Makes the parameter conditional: it exists only while its parent takes one of the listed values; write it `${params.NAME?}` (see docs/algorithms.md).',
   'parameters[].when.parameter': 'The parent: another categorical or int parameter (no cycles).',
   'parameters[].when.in': 'Parent values that activate the parameter, as strings (ints too: `"2"`).',
+  objective: 'One objective; give either this or `objectives`.',
   'objective.metric': 'Metric whose final value ranks trials.',
   'objective.target': 'The study stops as soon as a trial reaches this value.',
   'objective.additionalMetrics': 'Other metrics recorded with each trial.',
+  objectives:
+    'Two or more objectives instead of `objective`; the result is the Pareto front (see docs/multi-objective.md).',
+  'objectives[].metric': 'Metric read from the same lines as every other.',
+  constraints:
+    'Bounds on reported metrics: a trial that misses one, or never reports its metric, is infeasible and never best.',
+  'constraints[].max': 'Feasible when the final value is at most this (give max or min).',
+  'constraints[].min': 'Feasible when the final value is at least this (give max or min).',
   'algorithm.name': 'Sampler; see docs/algorithms.md.',
   'algorithm.settings': 'Sampler-specific settings; each sampler names the field it rejects.',
   earlyStopping: 'Pruner that stops unpromising trials from their intermediate values.',

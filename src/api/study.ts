@@ -12,7 +12,7 @@ export const API_GROUP = 'kubetune.io';
 export const API_VERSION = 'v1alpha1';
 export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 
-export const ALGORITHMS = ['random', 'grid', 'sobol', 'tpe', 'bayesian', 'cmaes'] as const;
+export const ALGORITHMS = ['random', 'grid', 'sobol', 'tpe', 'bayesian', 'cmaes', 'nsga2'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];
 export const PRUNERS = ['median', 'percentile', 'asha', 'hyperband'] as const;
 export type PrunerName = (typeof PRUNERS)[number];
@@ -28,6 +28,36 @@ export const Objective = z.strictObject({
   target: z.number().optional(),
   additionalMetrics: z.array(MetricName).max(32).default([]),
 });
+
+/** One of several objectives: the study's result is then the Pareto front over all of them. */
+export const ObjectiveGoal = z.strictObject({
+  metric: MetricName,
+  goal: z.enum(GOALS),
+});
+export type ObjectiveGoal = z.output<typeof ObjectiveGoal>;
+
+/**
+ * A bound on a metric read from the same lines as the objectives. A trial is feasible when
+ * every bound holds; one that never reported a constrained metric is infeasible.
+ */
+export const Constraint = withRules(
+  z.strictObject({
+    metric: MetricName,
+    /** Feasible when the metric's final value is at most this. */
+    max: z.number().optional(),
+    /** Feasible when the metric's final value is at least this. */
+    min: z.number().optional(),
+  }),
+  [
+    {
+      cel: 'has(self.max) != has(self.min)',
+      message: 'a constraint needs exactly one bound: max or min',
+      path: 'max',
+      holds: (c) => (c.max === undefined) !== (c.min === undefined),
+    },
+  ],
+);
+export type Constraint = z.output<typeof Constraint>;
 
 /** Settings are algorithm-specific; each sampler validates its own and names the field it rejects. */
 const Settings = freeForm(z.record(z.string(), z.unknown()));
@@ -72,7 +102,16 @@ export type Budget = z.output<typeof Budget>;
 
 const studyConfigShape = {
   parameters: z.array(ParameterSpec).min(1, 'needs at least one parameter').max(64),
-  objective: Objective,
+  /** The one-objective form; give either this or `objectives`. */
+  objective: Objective.optional(),
+  /** Two or more objectives; the study's result is the Pareto front of the feasible trials. */
+  objectives: z
+    .array(ObjectiveGoal)
+    .min(2, 'needs at least two objectives (use objective for one)')
+    .max(8)
+    .optional(),
+  /** Bounds on reported metrics; a trial that breaks one is never best nor on the Pareto front. */
+  constraints: z.array(Constraint).max(16).optional(),
   algorithm: Algorithm.default({ name: 'bayesian', settings: {} }),
   earlyStopping: EarlyStopping.optional(),
   maxTrials: z.number().int().min(1).max(100000).default(20),
@@ -119,6 +158,14 @@ const initialTrialsFit = {
   holds: (s: { initialTrials: unknown[]; maxTrials: number }) => s.initialTrials.length <= s.maxTrials,
 };
 
+const oneObjectiveForm = {
+  cel: 'has(self.objective) != has(self.objectives)',
+  message: 'give exactly one of objective (one metric) or objectives (two or more metrics)',
+  path: 'objective',
+  holds: (s: { objective?: unknown; objectives?: unknown }) =>
+    (s.objective === undefined) !== (s.objectives === undefined),
+};
+
 /** Conditions (parameters[].when) the CRD's CEL cannot check, reported at their fields. */
 function refineConditions(s: { parameters: StudyConfigShape['parameters'] }, ctx: z.RefinementCtx): void {
   for (const problem of conditionProblems(s.parameters))
@@ -131,6 +178,7 @@ export const StudyConfig = withRules(z.strictObject(studyConfigShape), [
   uniqueParameterNames,
   CONDITION_PARENT_RULE,
   initialTrialsFit,
+  oneObjectiveForm,
 ]).superRefine(refineConditions);
 export type StudyConfig = z.output<typeof StudyConfig>;
 export type StudyConfigInput = z.input<typeof StudyConfig>;
@@ -181,6 +229,7 @@ export const StudySpec = withRules(StudySpecFields, [
   uniqueParameterNames,
   CONDITION_PARENT_RULE,
   initialTrialsFit,
+  oneObjectiveForm,
   {
     cel: `!has(self.queueName) || !(${HAS_TEMPLATE_QUEUE}) || ${TEMPLATE_QUEUE} == self.queueName`,
     message: `queueName and trialTemplate.metadata.labels['${KUEUE_QUEUE_LABEL}'] name different queues: give the queue once`,
@@ -248,6 +297,24 @@ export const BestTrial = z.object({
 });
 export type BestTrial = z.output<typeof BestTrial>;
 
+/** A trial on the Pareto front, with its objective values in the order of spec.objectives. */
+export const ParetoTrial = z.object({
+  name: z.string(),
+  index: z.number().int(),
+  parameters: z.record(z.string(), z.string()),
+  values: z.array(z.number()),
+});
+export type ParetoTrial = z.output<typeof ParetoTrial>;
+
+/** The feasible non-dominated trials of a multi-objective study; at most PARETO_LISTED listed. */
+export const ParetoFront = z.object({
+  /** How many trials are on the front; `trials` lists the first ones by index. */
+  size: z.number().int(),
+  trials: z.array(ParetoTrial).max(20),
+});
+export type ParetoFront = z.output<typeof ParetoFront>;
+export const PARETO_LISTED = 20;
+
 export const StudyUsage = z.object({
   /** GPU request × running time, summed over the trials; running trials count up to now. */
   gpuHours: z.number(),
@@ -260,6 +327,7 @@ export const StudyStatus = z.object({
   conditions: z.array(Condition).optional(),
   trials: TrialCounts.optional(),
   bestTrial: BestTrial.optional(),
+  paretoFront: ParetoFront.optional(),
   usage: StudyUsage.optional(),
   startTime: z.string().optional(),
   completionTime: z.string().optional(),
@@ -324,11 +392,10 @@ export const STUDY_TRANSITION_RULES: TransitionRule[] = [
     message:
       'spec.parameters cannot change once the Study has trials: their values were drawn from the old search space and would no longer fit it; create a new Study instead',
   },
-  {
-    cel: `!(${HAD_TRIALS}) || self.spec.objective == oldSelf.spec.objective`,
-    message:
-      'spec.objective cannot change once the Study has trials: their results were ranked by the old objective; create a new Study instead',
-  },
+  ...(['objective', 'objectives', 'constraints'] as const).map((field) => ({
+    cel: `!(${HAD_TRIALS}) || (has(self.spec.${field}) == has(oldSelf.spec.${field}) && (!has(self.spec.${field}) || self.spec.${field} == oldSelf.spec.${field}))`,
+    message: `spec.${field} cannot change once the Study has trials: their results were ranked by the old ${field}; create a new Study instead`,
+  })),
 ];
 
 export const StudyManifest = withRules(

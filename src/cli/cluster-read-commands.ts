@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { ObjectiveGoal, type ParetoFront } from '../api/study.js';
 import { loadKubeConfig, makeClients } from '../operator/kube/clients.js';
 import type { StudyObject } from '../operator/kube/resources.js';
 import { errorMessage } from '../operator/runtime/kube-errors.js';
@@ -73,7 +74,27 @@ export async function statusCommand(argv: string[]): Promise<number> {
     console.log(`best trial: ${s.bestTrial.name} value=${s.bestTrial.value}`);
     for (const [k, v] of Object.entries(s.bestTrial.parameters)) console.log(`  ${k}: ${v}`);
   }
+  if (s.paretoFront) {
+    // The spec is unvalidated here; without readable objectives the values go unlabelled.
+    const objectives = ObjectiveGoal.array().safeParse((study.spec as { objectives?: unknown }).objectives);
+    const metrics = objectives.success ? objectives.data.map((o) => o.metric) : [];
+    printParetoFront(
+      s.paretoFront,
+      s.paretoFront.trials[0]?.values.map((_, i) => metrics[i] ?? `value${i}`) ?? [],
+    );
+  }
   return 0;
+}
+
+function printParetoFront(front: ParetoFront, metrics: string[]): void {
+  const listed = front.trials.length < front.size ? ` (${front.trials.length} listed)` : '';
+  console.log(`Pareto front: ${front.size} trials${listed}`);
+  if (front.trials.length === 0) return;
+  const params = [...new Set(front.trials.flatMap((t) => Object.keys(t.parameters)))];
+  const rows = [['TRIAL', ...metrics.map((m) => m.toUpperCase()), ...params.map((p) => p.toUpperCase())]];
+  for (const t of front.trials)
+    rows.push([t.name, ...t.values.map(String), ...params.map((p) => t.parameters[p] ?? '')]);
+  console.log(table(rows));
 }
 
 export async function trialsCommand(argv: string[]): Promise<number> {

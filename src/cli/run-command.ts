@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { objectivesOf, primaryObjective } from '../api/objectives.js';
 import type { StudySpec } from '../api/study.js';
 import { gpuRequest, gpuResources } from '../engine/gpu-request.js';
 import { TRIAL_STATES, type TrialState } from '../api/trial.js';
@@ -140,10 +141,17 @@ export async function runCommand(argv: string[]): Promise<number> {
   const { name, spec, outputDir } = args;
   const gpus = await gpusForRun(args);
   const journal = await openJournal(args);
+  const multiObjective = objectivesOf(spec).length > 1;
+  // The runner's engine decides what counts as best, so the progress line honours constraints.
+  const soFar = (): string => {
+    if (multiObjective) return `Pareto front ${runner.paretoFront().length} trials`;
+    const best = runner.best();
+    return best ? `best ${best.value} (${best.trial.name})` : '';
+  };
   const reporter = progressReporter(process.stderr, {
     maxTrials: spec.maxTrials,
-    goal: spec.objective.goal,
-    metric: spec.objective.metric,
+    metric: primaryObjective(spec).metric,
+    result: soFar,
   });
   const runner = new LocalRunner({
     name,
@@ -160,7 +168,9 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   console.error(
     `study ${name}: ${spec.algorithm.name} search over ${spec.parameters.length} parameters, ` +
-      `${spec.maxTrials} trials, ${spec.parallelism} at a time; ${spec.objective.goal} ${spec.objective.metric}`,
+      `${spec.maxTrials} trials, ${spec.parallelism} at a time; ${objectivesOf(spec)
+        .map((o) => `${o.goal} ${o.metric}`)
+        .join(', ')}`,
   );
   const report = (result: LocalRunResult) => {
     reporter.close();
@@ -255,6 +265,8 @@ function reportResults(
 ): void {
   const { spec } = study;
   const best = runner.best();
+  const front = runner.paretoFront();
+  const objectives = objectivesOf(spec);
   const results: StudyResults = {
     study: study.name,
     spec,
@@ -271,6 +283,19 @@ function reportResults(
           },
         }
       : {}),
+    ...(objectives.length > 1
+      ? {
+          paretoFront: {
+            objectives: objectives.map((o) => o.metric),
+            trials: front.map((p) => ({
+              trial: p.trial.name,
+              index: p.trial.index,
+              values: p.values,
+              parameters: runner.formatted(p.trial.params),
+            })),
+          },
+        }
+      : {}),
     trials: result.trials,
     priors: study.priors,
   };
@@ -283,8 +308,14 @@ function reportResults(
     );
   else if (result.outcome.done)
     console.log(`study ${result.outcome.succeeded ? 'succeeded' : 'failed'}: ${result.outcome.message}`);
-  if (best) {
-    console.log(`best trial: ${best.trial.name} ${spec.objective.metric}=${best.value}`);
+  if (objectives.length > 1) {
+    console.log(`Pareto front: ${front.length} trials`);
+    for (const p of front) {
+      const values = p.values.map((v, i) => `${objectives[i]!.metric}=${v}`).join(' ');
+      console.log(`  ${p.trial.name} ${values} ${JSON.stringify(runner.formatted(p.trial.params))}`);
+    }
+  } else if (best) {
+    console.log(`best trial: ${best.trial.name} ${primaryObjective(spec).metric}=${best.value}`);
     for (const [k, v] of Object.entries(runner.formatted(best.trial.params))) console.log(`  ${k}: ${v}`);
   } else {
     console.log('no trial produced the objective metric');

@@ -12,7 +12,21 @@ export interface AskedTrial {
   params: Assignment;
 }
 
-export type TellResult = number | { state: 'failed'; reason?: string } | { state: 'pruned' };
+/**
+ * What a trial produced: its objective value, or (several objectives, or constraints) its
+ * values in the order of `objectives` plus the metrics the constraints bound.
+ */
+export type TellResult =
+  | number
+  | { values: number | readonly number[]; metrics?: Readonly<Record<string, number>> }
+  | { state: 'failed'; reason?: string }
+  | { state: 'pruned' };
+
+export interface ParetoResult {
+  id: number;
+  params: Assignment;
+  values: number[];
+}
 
 export interface BestResult {
   id: number;
@@ -25,6 +39,7 @@ interface MutableTrial {
   params: Assignment;
   state: TrialState;
   value?: number;
+  metrics?: Record<string, number>;
   intermediate: IntermediateValue[];
 }
 
@@ -82,16 +97,33 @@ export class Study {
 
   tell(id: number, result: TellResult): void {
     const trial = this.running(id, 'tell');
-    if (typeof result === 'number') {
-      if (Number.isFinite(result)) {
-        trial.state = 'Succeeded';
-        trial.value = result;
-      } else {
-        trial.state = 'Failed';
-      }
-    } else {
+    if (typeof result === 'object' && 'state' in result) {
       trial.state = result.state === 'failed' ? 'Failed' : 'Pruned';
+      return;
     }
+    const values = typeof result === 'number' ? [result] : [result.values].flat();
+    const objectives = this.engine.objectives;
+    if (values.length !== objectives.length)
+      throw new Error(
+        `tell(${id}): got ${values.length} values for ${objectives.length} objectives (${objectives.map((o) => o.metric).join(', ')})`,
+      );
+    if (!values.every(Number.isFinite)) {
+      trial.state = 'Failed';
+      return;
+    }
+    trial.state = 'Succeeded';
+    trial.value = values[0] as number;
+    trial.metrics = {
+      ...(typeof result === 'object' ? result.metrics : {}),
+      ...Object.fromEntries(objectives.map((o, i) => [o.metric, values[i] as number])),
+    };
+  }
+
+  /** The feasible non-dominated trials, by id; with one objective, the trials tied for best. */
+  paretoFront(): ParetoResult[] {
+    return this.engine
+      .paretoFront(this.trials)
+      .map((p) => ({ id: p.trial.index, params: p.trial.params, values: p.values }));
   }
 
   best(): BestResult | undefined {

@@ -1,5 +1,6 @@
 import type { Assignment } from '../api/parameter.js';
 import type { Goal } from '../api/study.js';
+import type { ConstraintView, ObjectiveView } from './feasibility.js';
 import type { SearchSpace } from './search-space.js';
 import type { TrialView } from './trial-view.js';
 
@@ -12,6 +13,10 @@ export interface SamplerContext {
    * batch-aware sampler should steer away from.
    */
   readonly trials: readonly TrialView[];
+  /** Every objective in order (absent: one objective, the metric behind `value`, with `goal`). */
+  readonly objectives?: readonly ObjectiveView[];
+  /** Bounds a trial must meet to count as good (see feasibility.ts); absent: none. */
+  readonly constraints?: readonly ConstraintView[];
 }
 
 /**

@@ -1,7 +1,16 @@
+import { objectivesOf, primaryObjective } from '../api/objectives.js';
 import type { Assignment } from '../api/parameter.js';
-import { durationSeconds, type StudyConfig } from '../api/study.js';
+import { durationSeconds, type Goal, type StudyConfig } from '../api/study.js';
 import { PRUNERS } from '../pruners/index.js';
-import { SAMPLERS } from '../samplers/index.js';
+import { SAMPLER_SUPPORT, SAMPLERS } from '../samplers/index.js';
+import {
+  type ConstraintView,
+  minimised,
+  objectiveValues,
+  type ObjectiveView,
+  violation,
+} from './feasibility.js';
+import { nonDominatedRanks } from './pareto.js';
 import { randomPoint } from '../samplers/random.js';
 import type { PruneDecision, Pruner } from './pruner.js';
 import { SettingsError, type Sampler } from './sampler.js';
@@ -81,6 +90,12 @@ export interface BestTrialView {
   value: number;
 }
 
+/** A trial on the Pareto front, with its objective values as reported. */
+export interface ParetoTrialView {
+  trial: TrialView;
+  values: number[];
+}
+
 /** Engine options that are not part of the Study spec. */
 export interface EngineOptions {
   /**
@@ -118,6 +133,10 @@ export class StudyEngine {
   private readonly initial: Assignment[];
   /** Priors as trials with indices -n … -1, so that they sort before this study's own. */
   private readonly priors: TrialView[];
+  readonly objectives: readonly ObjectiveView[];
+  readonly constraints: readonly ConstraintView[];
+  /** The objective followed while trials run; the only one of a single-objective study. */
+  private readonly primary: { metric: string; goal: Goal; target?: number | undefined };
 
   constructor(
     readonly spec: StudyConfig,
@@ -128,6 +147,10 @@ export class StudyEngine {
       countPrunedInBest:
         options.countPrunedInBest === true || spec.earlyStopping?.settings['countPrunedInBest'] === true,
     };
+    this.objectives = objectivesOf(spec);
+    this.constraints = spec.constraints ?? [];
+    this.primary = primaryObjective(spec);
+    refuseUnsupported(spec);
     this.space = new SearchSpace(spec.parameters);
     this.sampler = SAMPLERS[spec.algorithm.name](spec.algorithm.settings, this.space);
     this.capacity = this.sampler.capacity?.(this.space);
@@ -197,9 +220,11 @@ export class StudyEngine {
         : await this.sampler.suggest(
             {
               space: this.space,
-              goal: this.spec.objective.goal,
+              goal: this.primary.goal,
               seed: this.spec.seed,
               trials: this.priors.length ? [...this.priors, ...trials] : trials,
+              objectives: this.objectives,
+              constraints: this.constraints,
             },
             sampled,
           );
@@ -226,7 +251,8 @@ export class StudyEngine {
    * checked against spec.budget.wallClock; without it the wall clock is not judged.
    */
   outcome(trials: readonly TrialView[], elapsedSeconds?: number): StudyOutcome {
-    const { objective, maxFailedTrials, maxTrials } = this.spec;
+    const { maxFailedTrials, maxTrials } = this.spec;
+    const objective = this.primary;
     const failures = trials.filter(isFailure).length;
     if (failures > maxFailedTrials) {
       return {
@@ -237,6 +263,7 @@ export class StudyEngine {
       };
     }
     const best = this.best(trials);
+    const hasResult = best !== undefined || this.paretoFront(trials).length > 0;
     if (best && objective.target !== undefined && !better(objective.goal, objective.target, best.value)) {
       return {
         done: true,
@@ -251,12 +278,12 @@ export class StudyEngine {
     const exhausted =
       this.capacity !== undefined && trials.length >= this.capacity && this.capacity < maxTrials;
     if (trials.length < maxTrials && !exhausted) return { done: false };
-    if (!best) {
+    if (!hasResult) {
       return {
         done: true,
         succeeded: false,
         reason: 'NoSuccessfulTrials',
-        message: `none of ${trials.length} trials produced ${objective.metric}`,
+        message: `none of ${trials.length} trials ${this.noResultWhy()}`,
       };
     }
     return exhausted
@@ -280,7 +307,7 @@ export class StudyEngine {
    * some trial produced the objective.
    */
   private budgetSpent(trials: readonly TrialView[], elapsedSeconds?: number): StudyOutcome | undefined {
-    const { budget, objective } = this.spec;
+    const { budget } = this.spec;
     if (!budget) return undefined;
     const wallClock = budget.wallClock === undefined ? undefined : durationSeconds(budget.wallClock);
     let message: string | undefined;
@@ -296,22 +323,40 @@ export class StudyEngine {
       message = `budget.gpuHours spent: ${formatHours(used)} of ${budget.gpuHours} GPU-hours used, no room for another trial (about ${formatHours(estimate)} GPU-hours each)`;
     }
     if (message === undefined) return undefined;
-    const best = this.best(trials);
+    const hasResult = this.best(trials) !== undefined || this.paretoFront(trials).length > 0;
     return {
       done: true,
-      succeeded: best !== undefined,
+      succeeded: hasResult,
       reason: 'BudgetExhausted',
-      message: best
+      message: hasResult
         ? `${message}; ${trials.length} trials ran`
-        : `${message}; none of ${trials.length} trials produced ${objective.metric}`,
+        : `${message}; none of ${trials.length} trials ${this.noResultWhy()}`,
     };
   }
 
-  /** The best trial; ties go to the earlier trial so the answer is stable. */
+  /** Ends "none of N trials …" when no trial counts as a result. */
+  private noResultWhy(): string {
+    const metrics = this.objectives.map((o) => o.metric).join(', ');
+    return this.constraints.length === 0
+      ? `produced ${metrics}`
+      : `produced ${metrics} while meeting the constraints (${this.constraints.map(describeConstraint).join(', ')})`;
+  }
+
+  /** True when the study has several objectives and its result is a Pareto front, not one best trial. */
+  get multiObjective(): boolean {
+    return this.objectives.length > 1;
+  }
+
+  /**
+   * The best feasible trial of a single-objective study (undefined for several objectives: see
+   * paretoFront); ties go to the earlier trial so the answer is stable.
+   */
   best(trials: readonly TrialView[]): BestTrialView | undefined {
-    const goal = this.spec.objective.goal;
+    if (this.multiObjective) return undefined;
+    const goal = this.primary.goal;
     let best: BestTrialView | undefined;
     for (const trial of trials) {
+      if (this.constraints.length > 0 && violation(trial, this.constraints) > 0) continue;
       let value: number | undefined;
       if (trial.state === 'Succeeded') value = trial.value;
       else if (trial.state === 'Pruned' && this.options.countPrunedInBest)
@@ -334,9 +379,62 @@ export class StudyEngine {
     return this.pruner.judgesBetween?.(index, after, upTo) ?? true;
   }
 
+  /**
+   * The study's result with several objectives (with one, the best trials tied on it): the
+   * succeeded, feasible trials no other such trial dominates, by index.
+   */
+  paretoFront(trials: readonly TrialView[]): ParetoTrialView[] {
+    const candidates: ParetoTrialView[] = [];
+    for (const trial of trials) {
+      if (trial.state !== 'Succeeded') continue;
+      if (this.constraints.length > 0 && violation(trial, this.constraints) > 0) continue;
+      const values = objectiveValues(trial, this.objectives);
+      if (values) candidates.push({ trial, values });
+    }
+    const ranks = nonDominatedRanks(candidates.map((c) => minimised(c.values, this.objectives)));
+    return candidates.filter((_, i) => ranks[i] === 0).sort((a, b) => a.trial.index - b.trial.index);
+  }
+
   /** Whether an active trial should stop now; always "no" without earlyStopping. */
   prune(trial: TrialView, trials: readonly TrialView[]): PruneDecision {
     if (!this.pruner || !isActive(trial)) return { prune: false };
-    return this.pruner.decide(trial, { goal: this.spec.objective.goal, trials });
+    return this.pruner.decide(trial, { goal: this.primary.goal, trials });
+  }
+}
+
+function describeConstraint(c: ConstraintView): string {
+  return c.max !== undefined ? `${c.metric} <= ${c.max}` : `${c.metric} >= ${c.min}`;
+}
+
+/**
+ * Refuses, at validation, a study its algorithm or pruner cannot serve soundly: pruners judge
+ * one curve, so they cannot tell whether a trial is dominated on several objectives.
+ */
+function refuseUnsupported(spec: StudyConfig): void {
+  const name = spec.algorithm.name;
+  const support = SAMPLER_SUPPORT[name];
+  if (spec.objectives && !support.multiObjective) {
+    const able = Object.entries(SAMPLER_SUPPORT)
+      .filter(([, s]) => s.multiObjective)
+      .map(([n]) => n);
+    throw new SettingsError(
+      'algorithm.name',
+      `${name} handles one objective only, and this study has ${spec.objectives.length} (spec.objectives): use one of ${able.join(', ')}`,
+    );
+  }
+  if (spec.constraints?.length && !support.constraints) {
+    const able = Object.entries(SAMPLER_SUPPORT)
+      .filter(([, s]) => s.constraints)
+      .map(([n]) => n);
+    throw new SettingsError(
+      'algorithm.name',
+      `${name} cannot take constraints into account (spec.constraints): use one of ${able.join(', ')}`,
+    );
+  }
+  if (spec.objectives && spec.earlyStopping) {
+    throw new SettingsError(
+      'earlyStopping',
+      `${spec.earlyStopping.name} judges a trial by one curve and cannot prune a study with several objectives (spec.objectives): remove earlyStopping`,
+    );
   }
 }

@@ -14,6 +14,8 @@ export interface TrialView {
   /** Final objective value; present for Succeeded trials, and for Pruned ones when known. */
   readonly value?: number;
   readonly intermediate: readonly IntermediateValue[];
+  /** Final values of every tracked metric: the other objectives and the constrained metrics. */
+  readonly metrics?: Readonly<Record<string, number>>;
   /** GPU-hours the trial has used (GPU request × running time, up to now while it runs). */
   readonly gpuHours?: number;
 }

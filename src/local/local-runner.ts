@@ -221,6 +221,13 @@ export class LocalRunner {
     return best && { trial: best.trial as LocalTrial, value: best.value };
   }
 
+  /** The feasible non-dominated trials of a study with several objectives, by index. */
+  paretoFront(): { trial: LocalTrial; values: number[] }[] {
+    return this.engine
+      .paretoFront(this.trials)
+      .map((p) => ({ trial: p.trial as LocalTrial, values: p.values }));
+  }
+
   formatted(params: LocalTrial['params']): Record<string, string> {
     return this.engine.space.format(params);
   }

@@ -1,7 +1,5 @@
 import type { LocalTrial } from './local-trial.js';
 import type { RunnerEvents } from './local-runner.js';
-import type { Goal } from '../api/study.js';
-import { better } from '../engine/trial-view.js';
 
 function paramsText(t: LocalTrial): string {
   return Object.entries(t.formattedParams)
@@ -14,23 +12,16 @@ function devicesText(t: LocalTrial): string {
   return t.devices.length ? ` on GPU ${t.devices.join(',')}` : ' without a GPU';
 }
 
-function summary(trials: readonly LocalTrial[], maxTrials: number, goal: Goal): string {
+function summary(trials: readonly LocalTrial[], maxTrials: number, result: () => string): string {
   const count = (s: string) => trials.filter((t) => t.state === s).length;
-  let best: LocalTrial | undefined;
-  for (const t of trials)
-    if (
-      t.state === 'Succeeded' &&
-      t.value !== undefined &&
-      (!best || better(goal, t.value, best.value as number))
-    )
-      best = t;
   const failed = count('Failed') + count('MetricsUnavailable');
   const interrupted = count('Interrupted');
+  const so = result();
   return (
     `trials ${trials.length - count('Running')}/${maxTrials} done, ${count('Running')} running, ` +
     `${failed} failed, ${count('Pruned')} pruned` +
     (interrupted ? `, ${interrupted} interrupted` : '') +
-    (best ? ` | best ${best.value} (${best.name})` : '')
+    (so ? ` | ${so}` : '')
   );
 }
 
@@ -40,14 +31,15 @@ function summary(trials: readonly LocalTrial[], maxTrials: number, goal: Goal): 
  */
 export function progressReporter(
   out: NodeJS.WriteStream,
-  opts: { maxTrials: number; goal: Goal; metric: string },
+  /** `result` says what the study found so far (the engine's best trial or front), or ''. */
+  opts: { maxTrials: number; metric: string; result: () => string },
 ): Partial<RunnerEvents> & { close(): void } {
   const tty = out.isTTY === true;
   let status = '';
   let last: readonly LocalTrial[] = [];
   const redraw = () => {
     if (!tty) return;
-    const line = summary(last, opts.maxTrials, opts.goal).slice(0, Math.max(20, (out.columns ?? 100) - 1));
+    const line = summary(last, opts.maxTrials, opts.result).slice(0, Math.max(20, (out.columns ?? 100) - 1));
     out.write(`\r\x1b[2K${line}`);
     status = line;
   };

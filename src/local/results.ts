@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { trackedMetrics } from '../api/objectives.js';
 import type { StudySpec } from '../api/study.js';
 import type { StudyOutcome } from '../engine/study-engine.js';
 import type { LocalTrial } from './local-trial.js';
@@ -17,6 +18,14 @@ export interface StudyResults {
     parameters: Record<string, string>;
     metrics: Record<string, number>;
   };
+  /**
+   * With several objectives: the feasible non-dominated trials (all of them, unlike the
+   * Study status, which lists at most 20), values in the order of `objectives`.
+   */
+  paretoFront?: {
+    objectives: string[];
+    trials: { trial: string; index: number; values: number[]; parameters: Record<string, string> }[];
+  };
   trials: LocalTrial[];
   /** Warm-start results the sampler saw: not trials of this study, listed apart. */
   priors: PriorRecord[];
@@ -30,7 +39,7 @@ function csvCell(value: unknown): string {
 
 export function trialsCsv(spec: StudySpec, trials: readonly LocalTrial[]): string {
   const params = spec.parameters.map((p) => p.name);
-  const metrics = [spec.objective.metric, ...spec.objective.additionalMetrics];
+  const metrics = trackedMetrics(spec);
   const header = [
     'trial',
     'index',

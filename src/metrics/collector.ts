@@ -1,9 +1,9 @@
 import type { FinalStrategy, MetricsSpec } from '../api/metrics-spec.js';
+import { type ObjectiveFields, primaryObjective, trackedMetrics } from '../api/objectives.js';
 import type { IntermediateValue } from '../api/trial.js';
 import { type LineParser, lineParserFor, type MetricLine } from './line-parsers.js';
 
-export interface CollectorSpec {
-  objective: { metric: string; additionalMetrics: readonly string[] };
+export interface CollectorSpec extends ObjectiveFields {
   metrics: Pick<
     MetricsSpec,
     'format' | 'regex' | 'stepKeys' | 'strategy' | 'strategies' | 'maxIntermediateValues' | 'maxLineLength'
@@ -35,6 +35,8 @@ interface Series {
 export class MetricCollector {
   private readonly parse: LineParser;
   private readonly tracked: Set<string>;
+  /** The metric whose curve becomes intermediate values: the (first) objective. */
+  private readonly primary: string;
   private readonly series = new Map<string, Series>();
   private points: IntermediateValue[] = [];
   private implicitStep = 0;
@@ -48,7 +50,8 @@ export class MetricCollector {
     private readonly hooks: CollectorHooks = {},
   ) {
     this.parse = lineParserFor(spec.metrics);
-    this.tracked = new Set([spec.objective.metric, ...spec.objective.additionalMetrics]);
+    this.primary = primaryObjective(spec).metric;
+    this.tracked = new Set(trackedMetrics(spec));
   }
 
   /** Feeds one line; returns the objective's new intermediate point if the line had one. */
@@ -75,7 +78,7 @@ export class MetricCollector {
       this.record(name, value);
     }
     if (!any) return undefined;
-    const objective = values.get(this.spec.objective.metric);
+    const objective = values.get(this.primary);
     if (objective === undefined) return undefined;
     const step = this.stepOf(values);
     if (!Number.isFinite(objective)) return undefined;
@@ -130,7 +133,7 @@ export class MetricCollector {
 
   /** Final values by strategy; the objective must exist and be finite. */
   final(): FinalResult {
-    const metric = this.spec.objective.metric;
+    const metric = this.primary;
     const objective = this.finalOf(metric);
     const s = this.series.get(metric);
     if (objective === undefined || !s) {

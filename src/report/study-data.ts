@@ -1,3 +1,4 @@
+import { primaryObjective } from '../api/objectives.js';
 import type { ParameterSpec } from '../api/parameter.js';
 import type { StudySpec } from '../api/study.js';
 import { gpImportance } from './importance.js';
@@ -20,12 +21,12 @@ export function reportStudy(
   trials: ReportTrial[],
   extra: { logUrl?: string } = {},
 ): ReportStudy {
-  const fit = gpImportance(spec.parameters, trials, spec.objective.goal);
+  const fit = gpImportance(spec.parameters, trials, primaryObjective(spec).goal);
   return {
     id,
     name,
-    goal: spec.objective.goal,
-    metric: spec.objective.metric,
+    goal: primaryObjective(spec).goal,
+    metric: primaryObjective(spec).metric,
     parameters: reportParameters(spec.parameters),
     trials: [...trials].sort((a, b) => a.index - b.index),
     ...('importance' in fit ? { importance: fit.importance } : { importanceNote: fit.note }),

@@ -6,6 +6,7 @@ import { SettingsReader, WITHIN_BUDGET } from '../engine/settings.js';
 import type { Prediction } from './gp.js';
 import { fitHyper, GpPosterior } from './gp.js';
 import type { History } from './history.js';
+import { FeasibilityModel } from './feasibility-model.js';
 import { bucketOf, categoryCounts, collectHistory, snap } from './history.js';
 import { logEI } from './math.js';
 import { ScrambledSobol } from './sobol.js';
@@ -21,6 +22,9 @@ import { ScrambledSobol } from './sobol.js';
  * - Acquisition: log expected improvement, maximised over `nCandidates` Sobol points (snapped
  *   to valid values), then refined by a seeded local search around the best candidates and the
  *   incumbent, always evaluating snapped points so ints, steps and categories are respected.
+ * - Constraints: a GP per constraint gives the probability of feasibility, which multiplies EI
+ *   (feasibility-model.ts); EI is measured from the best feasible trial, and until one exists
+ *   the acquisition is the probability of feasibility alone.
  * - Failed trials are not modelled (we do not know how good they were), but candidates within
  *   1% of the cube of a failed point are skipped, so a crash is not retried at once.
  * - Pruned trials are imputed in history.ts (last intermediate value, never better than the
@@ -102,7 +106,8 @@ export const createBayesianSampler: SamplerFactory = (settings, space) => {
         for (const i of indices) out.push(space.fromUnit(sobol.point(i)));
         return out;
       }
-      const planner = new BatchPlanner(space, h, opts, ctx.seed, indices[0] ?? 0);
+      const feasibility = FeasibilityModel.fit(ctx, h, categoryCounts(space), opts.fitObservations);
+      const planner = new BatchPlanner(space, h, opts, ctx.seed, indices[0] ?? 0, feasibility);
       for (const index of indices) out.push(planner.next(index));
       return out;
     },
@@ -113,9 +118,11 @@ export const createBayesianSampler: SamplerFactory = (settings, space) => {
 class BatchPlanner {
   private readonly gp: GpPosterior;
   private readonly counts: number[];
-  private readonly best: number;
+  /** Best feasible standardised value; undefined while no modelled trial is feasible. */
+  private readonly best: number | undefined;
   private readonly incumbent: number[];
-  private readonly cands: { x: number[]; pred: Prediction }[] = [];
+  /** Candidates with their prediction and log probability of feasibility (0 without constraints). */
+  private readonly cands: { x: number[]; pred: Prediction; logPof: number }[] = [];
 
   constructor(
     private readonly space: SearchSpace,
@@ -123,6 +130,7 @@ class BatchPlanner {
     private readonly opts: BayesianOptions,
     private readonly seed: number,
     firstIndex: number,
+    private readonly feasibility: FeasibilityModel | undefined,
   ) {
     this.counts = categoryCounts(space);
     const sub = subsetIndices(h.y, opts.maxObservations);
@@ -141,9 +149,12 @@ class BatchPlanner {
       this.counts,
     );
     this.gp = new GpPosterior(x, y, hyper, this.counts);
+    // The incumbent is the best feasible trial; with none yet, the one closest to feasible.
+    const violation = sub.map((i) => h.violation[i]!);
     let bi = 0;
-    for (let i = 1; i < y.length; i++) if (y[i]! < y[bi]!) bi = i;
-    this.best = y[bi]!;
+    for (let i = 1; i < y.length; i++)
+      if (violation[i]! < violation[bi]! || (violation[i] === violation[bi] && y[i]! < y[bi]!)) bi = i;
+    this.best = violation[bi] === 0 ? y[bi]! : undefined;
     this.incumbent = x[bi]!;
     for (const p of h.pending) this.gp.addFantasy(p);
     // One candidate set per batch (seeded by its first index), updated as fantasies are added.
@@ -154,12 +165,18 @@ class BatchPlanner {
       const key = space.key(space.fromUnit(u));
       if (seen.has(key)) continue;
       seen.add(key);
-      this.cands.push({ x: u, pred: this.gp.predict(u) });
+      this.cands.push({ x: u, pred: this.gp.predict(u), logPof: this.logPof(u) });
     }
   }
 
-  private score(p: Prediction): number {
-    return logEI(p.mu, Math.sqrt(p.variance), this.best);
+  private logPof(u: readonly number[]): number {
+    return this.feasibility?.logProbability(u) ?? 0;
+  }
+
+  /** log EI weighted by the probability of feasibility; only the latter until a trial is feasible. */
+  private score(p: Prediction, logPof: number): number {
+    if (this.best === undefined) return logPof;
+    return logEI(p.mu, Math.sqrt(p.variance), this.best) + logPof;
   }
 
   private allowed(u: number[]): boolean {
@@ -175,7 +192,7 @@ class BatchPlanner {
   next(index: number): Assignment {
     const rng = new Rng(this.seed, 'bayesian', index);
     const ranked = this.cands
-      .map((c, i) => ({ i, s: this.score(c.pred) }))
+      .map((c, i) => ({ i, s: this.score(c.pred, c.logPof) }))
       .sort((a, b) => b.s - a.s || a.i - b.i);
     const starts: number[][] = [];
     for (const r of ranked) {
@@ -199,7 +216,7 @@ class BatchPlanner {
   /** Seeded local search: Gaussian moves on numeric axes, occasional category switches. */
   private refine(x0: number[], rng: Rng): { x: number[]; s: number } | undefined {
     let x = x0;
-    let s = this.allowed(x) ? this.score(this.gp.predict(x)) : -Infinity;
+    let s = this.allowed(x) ? this.score(this.gp.predict(x), this.logPof(x)) : -Infinity;
     let step = 0.05;
     const d = x.length;
     for (let t = 0; t < this.opts.localSteps; t++) {
@@ -215,7 +232,7 @@ class BatchPlanner {
         step *= 0.7;
         continue;
       }
-      const su = this.score(this.gp.predict(u));
+      const su = this.score(this.gp.predict(u), this.logPof(u));
       if (su > s) {
         x = u;
         s = su;

@@ -1,6 +1,7 @@
+import { minimised, objectiveValues, violation } from '../engine/feasibility.js';
 import type { SamplerContext } from '../engine/sampler.js';
 import type { SearchSpace } from '../engine/search-space.js';
-import { goalSign, isActive, isFailure } from '../engine/trial-view.js';
+import { goalSign, isActive, isFailure, type TrialView } from '../engine/trial-view.js';
 
 /**
  * The history as model-based samplers see it: points on the unit cube (discrete values at the
@@ -10,6 +11,10 @@ export interface History {
   /** Completed evidence: Succeeded trials, plus Pruned trials with an imputed value. */
   readonly x: number[][];
   readonly y: number[];
+  /** Every objective of each row, minimised; [y] for a single-objective study. */
+  readonly ys: number[][];
+  /** How far each row misses the constraints (0: feasible; see feasibility.ts). */
+  readonly violation: number[];
   /** Index of the trial behind each row of x/y. */
   readonly index: number[];
   /** Points still being evaluated (Pending/Running). */
@@ -21,10 +26,19 @@ export interface History {
 }
 
 export function collectHistory(ctx: SamplerContext): History {
+  if (ctx.objectives && ctx.objectives.length > 1) return collectMultiObjective(ctx);
   const { space } = ctx;
   const sign = goalSign(ctx.goal);
+  const constraints = ctx.constraints ?? [];
   const trials = [...ctx.trials].sort((a, b) => a.index - b.index);
-  const h: History = { x: [], y: [], index: [], pending: [], failed: [], keys: new Set() };
+  const h = emptyHistory();
+  const push = (u: number[], y: number, t: TrialView) => {
+    h.x.push(u);
+    h.y.push(y);
+    h.ys.push([y]);
+    h.violation.push(constraints.length > 0 ? violation(t, constraints) : 0);
+    h.index.push(t.index);
+  };
   let worst = -Infinity;
   for (const t of trials) {
     if (t.state === 'Succeeded' && t.value !== undefined && Number.isFinite(t.value))
@@ -36,11 +50,8 @@ export function collectHistory(ctx: SamplerContext): History {
     if (isActive(t)) {
       h.pending.push(u);
     } else if (t.state === 'Succeeded') {
-      if (t.value !== undefined && Number.isFinite(t.value)) {
-        h.x.push(u);
-        h.y.push(sign * t.value);
-        h.index.push(t.index);
-      } else h.failed.push(u);
+      if (t.value !== undefined && Number.isFinite(t.value)) push(u, sign * t.value, t);
+      else h.failed.push(u);
     } else if (t.state === 'Pruned') {
       // A pruned trial is low-fidelity evidence: it was stopped because it looked worse than
       // its peers. Its last intermediate value stands in for the final one, but never better
@@ -50,11 +61,39 @@ export function collectHistory(ctx: SamplerContext): History {
         h.failed.push(u);
         continue;
       }
-      h.x.push(u);
-      h.y.push(Number.isFinite(worst) ? Math.max(sign * last, worst) : sign * last);
-      h.index.push(t.index);
+      push(u, Number.isFinite(worst) ? Math.max(sign * last, worst) : sign * last, t);
     } else if (isFailure(t)) {
       h.failed.push(u);
+    }
+  }
+  return h;
+}
+
+function emptyHistory(): History {
+  return { x: [], y: [], ys: [], violation: [], index: [], pending: [], failed: [], keys: new Set() };
+}
+
+/**
+ * With several objectives only trials that reported all of them are evidence: pruners refuse
+ * such studies, so there are no imputed values to make up; anything else counts as failed.
+ */
+function collectMultiObjective(ctx: SamplerContext): History {
+  const objectives = ctx.objectives ?? [];
+  const constraints = ctx.constraints ?? [];
+  const h = emptyHistory();
+  for (const t of [...ctx.trials].sort((a, b) => a.index - b.index)) {
+    h.keys.add(ctx.space.key(t.params));
+    const u = ctx.space.toUnit(t.params);
+    const values = t.state === 'Succeeded' ? objectiveValues(t, objectives) : undefined;
+    if (isActive(t)) h.pending.push(u);
+    else if (!values) h.failed.push(u);
+    else {
+      const ys = minimised(values, objectives);
+      h.x.push(u);
+      h.y.push(ys[0] as number);
+      h.ys.push(ys);
+      h.violation.push(constraints.length > 0 ? violation(t, constraints) : 0);
+      h.index.push(t.index);
     }
   }
   return h;

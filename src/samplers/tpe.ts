@@ -3,8 +3,9 @@ import { Rng } from '../engine/rng.js';
 import type { Sampler, SamplerFactory } from '../engine/sampler.js';
 import type { Dimension, SearchSpace } from '../engine/search-space.js';
 import { SettingsReader, WITHIN_BUDGET } from '../engine/settings.js';
-import { bucketOf, categoryCounts, collectHistory, snap } from './history.js';
+import { bucketOf, categoryCounts, collectHistory, type History, snap } from './history.js';
 import { erfc, logSumExp } from './math.js';
+import { bestRows } from './ranking.js';
 import { ScrambledSobol } from './sobol.js';
 
 /**
@@ -171,12 +172,9 @@ export const createTpeSampler: SamplerFactory = (settings) => {
           a = space.fromUnit(sobol.point(index));
         } else {
           const input: TpeInput = {
-            x: h.x,
-            y: h.y,
-            index: h.index,
+            h,
             pending: [...h.pending, ...batch],
             rng: new Rng(ctx.seed, 'tpe', index),
-            keys: h.keys,
           };
           a = (space.conditional ? conditionalTpePoint : tpePoint)(space, counts, opts, input);
         }
@@ -192,45 +190,62 @@ export const createTpeSampler: SamplerFactory = (settings) => {
 };
 
 interface TpeInput {
-  x: number[][];
-  y: number[];
-  index: number[];
+  h: History;
+  /** Pending trials and this batch's earlier points: the newest "above" points (constantLiar). */
   pending: number[][];
   rng: Rng;
-  keys: Set<string>;
 }
 
 /**
- * The best `gamma` share of the results ("below") and the rest ("above", oldest first so the age
- * ramp down-weights old points; with constantLiar, pending points are the newest).
+ * TPE's split of the finished trials into "below" (good) and "above" (the rest). One objective:
+ * by value. Several (MOTPE, as in Optuna): by non-dominated rank, the front that straddles the
+ * cut ordered by hypervolume contribution. Infeasible trials always go above; only while no
+ * trial is feasible do the least violating ones stand in as "good", so the model first steers
+ * towards feasibility.
  */
+export function splitBelow(h: History, opts: TpeOptions): { below: number[]; above: number[] } {
+  const n = h.x.length;
+  const nBelow = Math.min(Math.ceil(opts.gamma * n), opts.maxBelow);
+  const multi = (h.ys[0]?.length ?? 1) > 1;
+  const order = multi
+    ? bestRows(h.ys, h.violation, h.index, nBelow)
+    : Array.from({ length: n }, (_, i) => i).sort(
+        (a, b) =>
+          Number(h.violation[a]! > 0) - Number(h.violation[b]! > 0) ||
+          h.violation[a]! - h.violation[b]! ||
+          h.y[a]! - h.y[b]! ||
+          h.index[a]! - h.index[b]!,
+      );
+  const feasible = order.filter((i) => h.violation[i] === 0).length;
+  const below = order.slice(0, feasible > 0 ? Math.min(nBelow, feasible) : nBelow);
+  // The rest, oldest first so the age ramp down-weights old points.
+  const above = order.slice(below.length).sort((a, b) => h.index[a]! - h.index[b]!);
+  return { below, above };
+}
+
+/** splitBelow's split as points, with the age-ramp weights of the "above" ones. */
 function splitHistory(
   opts: TpeOptions,
-  { x, y, index, pending }: TpeInput,
+  { h, pending }: TpeInput,
 ): { below: number[][]; above: number[][]; aboveWeights: number[] } {
-  const n = x.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort(
-    (a, b) => (y[a] as number) - (y[b] as number) || (index[a] as number) - (index[b] as number),
-  );
-  const nBelow = Math.min(Math.ceil(opts.gamma * n), opts.maxBelow);
-  const aboveIdx = order.slice(nBelow).sort((a, b) => (index[a] as number) - (index[b] as number));
-  const above = aboveIdx.map((i) => x[i] as number[]);
-  if (opts.constantLiar) above.push(...pending);
+  const { below, above } = splitBelow(h, opts);
+  const abovePts = above.map((i) => h.x[i] as number[]);
+  if (opts.constantLiar) abovePts.push(...pending);
   return {
-    below: order.slice(0, nBelow).map((i) => x[i] as number[]),
-    above,
-    aboveWeights: ageWeights(above.length),
+    below: below.map((i) => h.x[i] as number[]),
+    above: abovePts,
+    aboveWeights: ageWeights(abovePts.length),
   };
 }
 
 function tpePoint(space: SearchSpace, counts: number[], opts: TpeOptions, input: TpeInput): Assignment {
   const { below, above, aboveWeights } = splitHistory(opts, input);
-  const { rng, keys } = input;
+  const { rng } = input;
   const l = new Parzen(below, new Array<number>(below.length).fill(1), counts, opts.priorWeight);
   const g = new Parzen(above, aboveWeights, counts, opts.priorWeight);
   l.floorSigma(space.dims);
   g.floorSigma(space.dims);
-  return bestCandidate(space, opts, rng, keys, {
+  return bestCandidate(space, opts, rng, input.h.keys, {
     sample: () => l.sample(rng),
     score: (u) => l.logPdf(u) - g.logPdf(u),
   });
@@ -270,7 +285,7 @@ function conditionalTpePoint(
     g.floorSigma([dim]);
     return { l, g };
   });
-  return bestCandidate(space, opts, input.rng, input.keys, {
+  return bestCandidate(space, opts, input.rng, input.h.keys, {
     sample: () => models.map(({ l }) => l.sample(input.rng)[0] as number),
     score: (u) => {
       const active = activeIn(u);

@@ -1,6 +1,7 @@
 // Finished trials written straight to the apiserver, as if a study had run them: a long history
 // without running thousands of Jobs. Used by the isolation test and bench:isolation.
 import type { KubeConfig } from '@kubernetes/client-node';
+import { primaryObjective } from '../../src/api/objectives.js';
 import { API_GROUP_VERSION, type StudySpec } from '../../src/api/study.js';
 import { Rng } from '../../src/engine/rng.js';
 import { StudyEngine } from '../../src/engine/study-engine.js';
@@ -36,7 +37,7 @@ export async function seedFinishedTrials(
     await store.patchTrialStatus(namespace, name, {
       state: 'Succeeded',
       objective,
-      metrics: { [spec.objective.metric]: objective },
+      metrics: { [primaryObjective(spec).metric]: objective },
       completionTime: new Date().toISOString(),
     });
   };

@@ -6,6 +6,7 @@ import {
   countTrials,
   degradedCondition,
   mergeConditions,
+  paretoFrontStatus,
   sameStatus,
   studyConditions,
   studyElapsedSeconds,
@@ -75,6 +76,14 @@ export class StudyStatusWriter {
               value: best.value,
               ...(bestEntry.object.status?.metrics ? { metrics: bestEntry.object.status.metrics } : {}),
             },
+          }
+        : {}),
+      ...(engine.multiObjective
+        ? {
+            paretoFront: paretoFrontStatus(engine.paretoFront(views), (index) => {
+              const o = entries.find((e) => e.view.index === index)?.object;
+              return o && { name: o.metadata.name, parameters: o.spec.parameters };
+            }),
           }
         : {}),
       usage: { gpuHours },

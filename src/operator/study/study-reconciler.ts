@@ -357,6 +357,7 @@ export class StudyReconciler {
       params,
       state,
       ...(state === 'Succeeded' && o.status?.objective !== undefined ? { value: o.status.objective } : {}),
+      ...(o.status?.metrics !== undefined ? { metrics: o.status.metrics } : {}),
       intermediate: o.status?.intermediate ?? [],
     };
   }

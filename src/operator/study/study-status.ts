@@ -1,6 +1,13 @@
-import type { Condition, StudyPhase, StudyStatus, TrialCounts } from '../../api/study.js';
+import {
+  type Condition,
+  PARETO_LISTED,
+  type ParetoFront,
+  type StudyPhase,
+  type StudyStatus,
+  type TrialCounts,
+} from '../../api/study.js';
 import type { TrialStatus } from '../../api/trial.js';
-import type { StudyOutcome } from '../../engine/study-engine.js';
+import type { ParetoTrialView, StudyOutcome } from '../../engine/study-engine.js';
 import type { TrialView } from '../../engine/trial-view.js';
 import { fitText, MAX_MESSAGE, MAX_REASON } from './text-limits.js';
 
@@ -16,6 +23,34 @@ export function countTrials(trials: readonly TrialView[]): TrialCounts {
     pruned: n('Pruned'),
     metricsUnavailable: n('MetricsUnavailable'),
   };
+}
+
+/**
+ * status.paretoFront: the front's size and at most PARETO_LISTED of its trials, so a study with
+ * a huge front cannot outgrow its object. A longer front is thinned evenly along the first
+ * objective, keeping both ends, so the listed trials still span the trade-off; listed by index.
+ */
+export function paretoFrontStatus(
+  front: readonly ParetoTrialView[],
+  trialOf: (index: number) => { name: string; parameters: Record<string, string> } | undefined,
+): ParetoFront {
+  let listed = [...front];
+  if (listed.length > PARETO_LISTED) {
+    const along = listed.sort(
+      (a, b) => (a.values[0] as number) - (b.values[0] as number) || a.trial.index - b.trial.index,
+    );
+    listed = Array.from(
+      { length: PARETO_LISTED },
+      (_, k) => along[Math.round((k * (along.length - 1)) / (PARETO_LISTED - 1))] as ParetoTrialView,
+    );
+  }
+  const trials = listed
+    .sort((a, b) => a.trial.index - b.trial.index)
+    .flatMap((p) => {
+      const t = trialOf(p.trial.index);
+      return t ? [{ name: t.name, index: p.trial.index, parameters: t.parameters, values: p.values }] : [];
+    });
+  return { size: front.length, trials };
 }
 
 const SECONDS_PER_HOUR = 3600;

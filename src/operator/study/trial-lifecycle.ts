@@ -169,6 +169,7 @@ export class TrialLifecycle {
       ...entry.view,
       state: status.state,
       ...(status.state === 'Succeeded' && status.objective !== undefined ? { value: status.objective } : {}),
+      ...(status.metrics !== undefined ? { metrics: status.metrics } : {}),
       intermediate: full.intermediate ?? entry.view.intermediate,
     };
     if (status.state === 'Succeeded') return;

@@ -1,4 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { primaryObjective } from '../../api/objectives.js';
 import type { StudySpec } from '../../api/study.js';
 import type { IntermediateValue, TrialStatus } from '../../api/trial.js';
 import { type FinalResult, MetricCollector } from '../../metrics/collector.js';
@@ -27,7 +28,7 @@ export async function finalFromLogs(
 
 /** Final values from what was persisted in Trial status (Prometheus sources, or a vanished pod). */
 export function finalFromStatus(spec: StudySpec, status: TrialStatus | undefined): FinalResult {
-  const metric = spec.objective.metric;
+  const metric = primaryObjective(spec).metric;
   const strategy = spec.metrics.strategies?.[metric] ?? spec.metrics.strategy;
   const points = status?.intermediate ?? [];
   let objective = status?.metrics?.[metric];

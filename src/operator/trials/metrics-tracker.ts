@@ -1,3 +1,4 @@
+import { trackedMetrics } from '../../api/objectives.js';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { IntermediateValue, TrialStatus } from '../../api/trial.js';
@@ -119,7 +120,7 @@ export class TrialMetricsTracker {
     if (metrics.source === 'prometheus' && metrics.prometheus) {
       return new PrometheusPoller({
         spec: metrics.prometheus,
-        tracked: [study.spec.objective.metric, ...study.spec.objective.additionalMetrics],
+        tracked: trackedMetrics(study.spec),
         stepKeys: metrics.stepKeys,
         pod,
         trial: { name: trial.metadata.name, namespace: trial.metadata.namespace, study: study.metadata.name },

@@ -117,12 +117,17 @@ describe('Study names', () => {
 });
 
 describe('transition rules', () => {
+  // Through JSON, so a field overridden with undefined is absent, as in a stored object.
   const study = (over: Json = {}, trials?: number) =>
-    celInput({
-      metadata: { name: 'demo' },
-      spec: { ...specInput(), maxTrials: 20, ...over },
-      ...(trials === undefined ? {} : { status: { phase: 'Running', trials: { total: trials } } }),
-    });
+    celInput(
+      JSON.parse(
+        JSON.stringify({
+          metadata: { name: 'demo' },
+          spec: { ...specInput(), maxTrials: 20, ...over },
+          ...(trials === undefined ? {} : { status: { phase: 'Running', trials: { total: trials } } }),
+        }),
+      ),
+    );
   const frozen = () => rootRules().slice(STUDY_NAME_RULES.length);
   const verdicts = (oldSelf: unknown, self: unknown) =>
     frozen().map((r) => evalCel(r.rule, { self, oldSelf }));
@@ -139,9 +144,38 @@ describe('transition rules', () => {
   it('freeze spec.parameters and spec.objective once the Study has trials', () => {
     const params = { parameters: [{ name: 'lr', type: 'double', min: 0.1, max: 0.2 }] };
     const objective = { objective: { metric: 'acc', goal: 'maximize' } };
-    assert.deepEqual(verdicts(study({}, 3), study(params, 3)), [false, true]);
-    assert.deepEqual(verdicts(study({}, 3), study(objective, 3)), [true, false]);
-    assert.deepEqual(verdicts(study({}, 3), study({ maxTrials: 40, parallelism: 4 }, 3)), [true, true]);
+    assert.deepEqual(verdicts(study({}, 3), study(params, 3)), [false, true, true, true]);
+    assert.deepEqual(verdicts(study({}, 3), study(objective, 3)), [true, false, true, true]);
+    assert.deepEqual(verdicts(study({}, 3), study({ maxTrials: 40, parallelism: 4 }, 3)), [
+      true,
+      true,
+      true,
+      true,
+    ]);
+  });
+
+  it('freeze spec.objectives and spec.constraints, and the switch between objective and objectives', () => {
+    const two = [
+      { metric: 'acc', goal: 'maximize' },
+      { metric: 'latency', goal: 'minimize' },
+    ];
+    const multi = { objective: undefined, objectives: two };
+    const constrained = { constraints: [{ metric: 'memory', max: 4 }] };
+    assert.deepEqual(verdicts(study({}, 3), study(multi, 3)), [true, false, false, true]);
+    assert.deepEqual(verdicts(study(multi, 3), study({ ...multi, objectives: [...two].reverse() }, 3)), [
+      true,
+      true,
+      false,
+      true,
+    ]);
+    assert.deepEqual(verdicts(study({}, 3), study(constrained, 3)), [true, true, true, false]);
+    assert.deepEqual(verdicts(study(constrained, 3), study(constrained, 3)), [true, true, true, true]);
+    assert.deepEqual(verdicts(study({}, 0), study({ ...multi, ...constrained }, 0)), [
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('let anything change before the first trial', () => {
@@ -149,8 +183,8 @@ describe('transition rules', () => {
       parameters: [{ name: 'lr', type: 'double', min: 0.1, max: 0.2 }],
       objective: { metric: 'acc', goal: 'maximize' },
     };
-    assert.deepEqual(verdicts(study(), study(changed)), [true, true]);
-    assert.deepEqual(verdicts(study({}, 0), study(changed, 0)), [true, true]);
+    assert.deepEqual(verdicts(study(), study(changed)), [true, true, true, true]);
+    assert.deepEqual(verdicts(study({}, 0), study(changed, 0)), [true, true, true, true]);
   });
 
   it("keep a finished Trial's state and objective", () => {

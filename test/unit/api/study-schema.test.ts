@@ -23,13 +23,13 @@ describe('Study spec schema', () => {
     assert.equal(s.parameters.length, 4);
     assert.equal(s.parallelism, 1);
     assert.equal(s.metrics.format, 'keyvalue');
-    assert.deepEqual(s.objective.additionalMetrics, []);
+    assert.deepEqual(s.objective?.additionalMetrics, []);
   });
 
   it('rejects an unknown algorithm and lists the allowed ones', () => {
     const errs = errorsOf(specInput({ algorithm: { name: 'hillclimb' } as never }));
     assert.deepEqual(errs, [
-      'algorithm.name: invalid value "hillclimb"; allowed: random, grid, sobol, tpe, bayesian, cmaes',
+      'algorithm.name: invalid value "hillclimb"; allowed: random, grid, sobol, tpe, bayesian, cmaes, nsga2',
     ]);
   });
 
