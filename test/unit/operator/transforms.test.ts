@@ -225,7 +225,8 @@ describe('informer cache transforms', () => {
   it('keeps a deletion in progress', () => {
     const j = job('a');
     j.metadata!.deletionTimestamp = at(5);
-    const p = pod('a-1', 'a', { phase: 'Running' });
+    // With a start time: without one the observation would fall back to the clock, twice.
+    const p = pod('a-1', 'a', { phase: 'Running', startTime: at(2) });
     p.metadata!.deletionTimestamp = at(5);
     assert.deepEqual(reads(trimJob(j), [trimPod(p)]), reads(j, [p]));
     assert.ok(reads(j, [p]).job.deleting);
