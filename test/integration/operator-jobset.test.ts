@@ -10,9 +10,48 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { createTestNamespace, repoRoot, waitFor } from './support/cluster.js';
 import { JOBSET_NAME_LABEL } from './support/jobset.js';
-import { createStudy, listTrials, operatorSuite, waitForStudyEnd } from './support/operator.js';
+import { Rng } from '../../src/engine/rng.js';
+import {
+  chaosSeed,
+  createStudy,
+  FAKE_TRAINER,
+  listTrials,
+  operatorSuite,
+  waitForStudyEnd,
+} from './support/operator.js';
 
 const PYTHON = '/usr/bin/python3';
+const JOBSET_KINDS = ['--trial-kinds', 'batch/v1/Job,jobset.x-k8s.io/v1alpha2/JobSet'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A JobSet trial of `replicas` one-pod Jobs, each running the fake trainer with `args`. */
+function fakeJobSetTemplate(args: string[], replicas = 2): Record<string, unknown> {
+  return {
+    apiVersion: 'jobset.x-k8s.io/v1alpha2',
+    kind: 'JobSet',
+    spec: {
+      failurePolicy: { maxRestarts: 0 },
+      replicatedJobs: [
+        {
+          name: 'workers',
+          replicas,
+          template: {
+            spec: {
+              backoffLimit: 0,
+              template: {
+                spec: {
+                  restartPolicy: 'Never',
+                  terminationGracePeriodSeconds: 2,
+                  containers: [{ name: 'train', image: 'node:20', command: ['node', FAKE_TRAINER], args }],
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -116,5 +155,71 @@ describe('operator with JobSet trials on the real test cluster', () => {
       'the pruned trial to lose all its pods',
       500,
     );
+  });
+
+  it('survives SIGKILL at random points with JobSet trials: exactly maxTrials, no duplicate or orphaned workloads', async (t) => {
+    const seed = chaosSeed();
+    t.diagnostic(`chaos seed ${seed}: replay the same kill times with KUBETUNE_CHAOS_SEED=${seed}`);
+    const ns = await createTestNamespace(t, suite.c, 'op-js-crash');
+    const args = ['--namespaces', ns, ...JOBSET_KINDS];
+    let op = suite.start(args);
+    const maxTrials = 8;
+    await createStudy(suite.api, ns, 'crashy', {
+      objective: { metric: 'loss', goal: 'minimize' },
+      algorithm: { name: 'random' },
+      parameters: [
+        { name: 'x', type: 'double', min: 0, max: 1 },
+        { name: 'y', type: 'double', min: 0, max: 1 },
+      ],
+      maxTrials,
+      parallelism: 2,
+      seed: 5,
+      trialTemplate: fakeJobSetTemplate([
+        '--x=${params.x}',
+        '--y=${params.y}',
+        '--epochs=3',
+        '--sleep-ms=300',
+      ]),
+    });
+    const rng = new Rng(seed);
+    for (let kills = 0; kills < 5; kills++) {
+      await sleep(400 + rng.int(1600));
+      await op.kill('SIGKILL');
+      op = suite.start(args);
+    }
+    const study = await waitForStudyEnd(suite.api, ns, 'crashy', 300_000, op);
+    assert.equal(study.status?.phase, 'Succeeded', JSON.stringify(study.status));
+    const trials = await listTrials(suite.api, ns, 'crashy');
+    assert.deepEqual(
+      trials.map((tr) => tr.spec.index).sort((a, b) => a - b),
+      [...Array(maxTrials).keys()],
+    );
+    assert.ok(
+      trials.every((tr) => tr.status?.state === 'Succeeded'),
+      trials.map((tr) => `${tr.metadata.name}:${tr.status?.state}:${tr.status?.message}`).join('\n'),
+    );
+    assert.equal(new Set(trials.map((tr) => JSON.stringify(tr.spec.parameters))).size, maxTrials);
+    // One JobSet per trial, owned by it; every Job belongs to one of those JobSets.
+    const jobSets = (
+      (await suite.api.listNamespacedCustomObject({
+        group: 'jobset.x-k8s.io',
+        version: 'v1alpha2',
+        namespace: ns,
+        plural: 'jobsets',
+      })) as { items: { metadata: { name: string; uid: string; ownerReferences?: { uid: string }[] } }[] }
+    ).items;
+    const trialUids = new Set(trials.map((tr) => tr.metadata.uid));
+    assert.equal(jobSets.length, maxTrials);
+    for (const js of jobSets)
+      assert.ok(
+        trialUids.has(js.metadata.ownerReferences?.[0]?.uid ?? ''),
+        `orphaned JobSet ${js.metadata.name}`,
+      );
+    const jobSetUids = new Set(jobSets.map((js) => js.metadata.uid));
+    for (const job of (await suite.c.batch.listNamespacedJob({ namespace: ns })).items)
+      assert.ok(
+        jobSetUids.has(job.metadata?.ownerReferences?.[0]?.uid ?? ''),
+        `orphaned Job ${job.metadata?.name}`,
+      );
   });
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Rng } from '../../src/engine/rng.js';
 import { errorMessage } from '../../src/operator/runtime/kube-errors.js';
 import { runCli } from '../support/run-cli.js';
 import { createTestNamespace, kubeconfigPath, waitFor } from './support/cluster.js';
 import {
+  chaosSeed,
   createStudy,
   fakeTrainerTemplate,
   listTrials,
@@ -15,14 +15,6 @@ import {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The chaos test's kill schedule: random, or KUBETUNE_CHAOS_SEED's to replay a failure. */
-function chaosSeed(): number {
-  const given = process.env['KUBETUNE_CHAOS_SEED'];
-  if (given === undefined || given === '') return randomInt(2 ** 31);
-  if (!/^\d+$/.test(given) || Number(given) >= 2 ** 31)
-    throw new Error(`KUBETUNE_CHAOS_SEED must be an integer in [0, 2^31), got ${JSON.stringify(given)}`);
-  return Number(given);
-}
 const twoDims = [
   { name: 'x', type: 'double', min: 0, max: 1 },
   { name: 'y', type: 'double', min: 0, max: 1 },

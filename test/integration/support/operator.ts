@@ -1,6 +1,7 @@
 // Starts the real operator as a child process against the test cluster, the way a user runs
 // `kubetune operator`, so tests can kill it with SIGKILL and start it again.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { StudyObject, TrialObject } from '../../../src/operator/kube/resources.js';
@@ -191,4 +192,13 @@ export function operatorSuite(): OperatorSuite {
     for (const op of operators) await op.kill();
   });
   return suite;
+}
+
+/** A chaos test's kill schedule: random, or KUBETUNE_CHAOS_SEED's to replay a failure. */
+export function chaosSeed(): number {
+  const given = process.env['KUBETUNE_CHAOS_SEED'];
+  if (given === undefined || given === '') return randomInt(2 ** 31);
+  if (!/^\d+$/.test(given) || Number(given) >= 2 ** 31)
+    throw new Error(`KUBETUNE_CHAOS_SEED must be an integer in [0, 2^31), got ${JSON.stringify(given)}`);
+  return Number(given);
 }
