@@ -58,6 +58,15 @@ export function makeListWatch<T extends KubernetesObject>(
 }
 
 /**
+ * The token of the next page. Typed lists (Jobs, Pods) come deserialized, with `_continue`;
+ * custom objects (Studies, Trials, JobSets) come as the apiserver's JSON, with `continue`.
+ */
+function continueToken(list: KubernetesListObject<KubernetesObject>): string | undefined {
+  const meta = list.metadata as { _continue?: string; continue?: string } | undefined;
+  return meta?._continue || meta?.continue || undefined;
+}
+
+/**
  * Lists in pages of LIST_PAGE_SIZE (limit + continue); the pages are one snapshot, at the
  * resourceVersion the result carries. A continue token that expired (410) while paging falls
  * back to one unpaginated list, as client-go's pager does.
@@ -67,7 +76,7 @@ export async function paginate<T extends KubernetesObject>(
 ): Promise<KubernetesListObject<T>> {
   const first = await page({ limit: LIST_PAGE_SIZE });
   const items = [...first.items];
-  let token = first.metadata?._continue;
+  let token = continueToken(first);
   while (token) {
     let next: KubernetesListObject<T>;
     try {
@@ -77,8 +86,8 @@ export async function paginate<T extends KubernetesObject>(
       throw err;
     }
     items.push(...next.items);
-    token = next.metadata?._continue;
+    token = continueToken(next);
   }
-  const { _continue: _done, ...metadata } = first.metadata ?? {};
+  const { _continue: _done, continue: _raw, ...metadata } = (first.metadata ?? {}) as Record<string, unknown>;
   return { ...first, metadata, items };
 }

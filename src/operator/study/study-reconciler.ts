@@ -244,6 +244,13 @@ export class StudyReconciler {
         break;
       }
       pass.entries.push(entry);
+      // An adopted Trial that already ran or has its workload was missed by this pass's view,
+      // so the plan was made from a stale history: start nothing more, and look again.
+      if (TERMINAL_TRIAL_STATES.has(entry.view.state) || entry.object.status?.jobName) {
+        if (TERMINAL_TRIAL_STATES.has(entry.view.state)) this.deps.slots?.release(trialKey);
+        pass.requeueIn(1000);
+        break;
+      }
       await this.trials.createJob(pass, entry);
     }
     if (planned.length > 0 && refillTriggeredAt !== undefined)

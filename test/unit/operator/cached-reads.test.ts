@@ -101,6 +101,24 @@ describe('study reconcile from lagging caches', () => {
   };
   beforeEach(() => start({ maxTrials: 3, parallelism: 3 }));
 
+  it('adopts a Trial the cache missed as it is: a finished one is not run again', async () => {
+    // The apiserver has demo-0 finished; the cache (an informer that missed it) shows nothing.
+    world.trials.push(
+      trialObject(0, {
+        state: 'Succeeded',
+        objective: 0.5,
+        jobName: 'demo-0',
+        completionTime: '2026-01-01T00:00:00Z',
+      }),
+    );
+    await reconciler.reconcile('ns', 'demo');
+    assert.ok(
+      !posts(api.requests, 'jobs').some((r) => JSON.stringify(r.body ?? '').includes('"demo-0"')),
+      'no Job for the finished demo-0',
+    );
+    assert.deepEqual(names(world.jobs), [], 'nothing started from a plan made on a stale history');
+  });
+
   it('never plans past maxTrials while the cache lacks the trials it just created', async () => {
     await reconciler.reconcile('ns', 'demo');
     assert.deepEqual(names(world.trials), ['demo-0', 'demo-1', 'demo-2']);

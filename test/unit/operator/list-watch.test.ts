@@ -79,6 +79,40 @@ describe('informer list and watch', () => {
     }
   });
 
+  it('pages custom objects too, whose list metadata is the apiserver JSON (continue, not _continue)', async () => {
+    const trial = (name: string) => ({
+      apiVersion: 'kubetune.io/v1alpha1',
+      kind: 'Trial',
+      metadata: { name },
+    });
+    const path = /^\/apis\/kubetune\.io\/v1alpha1\/namespaces\/ns\/trials$/;
+    api.route('GET', path, (req, res) => {
+      const next = { '': 'p2', p2: 'p3' }[req.query.get('continue') ?? ''];
+      const name = `t-${req.query.get('continue') ?? 'p1'}`;
+      sendJson(res, 200, {
+        metadata: { resourceVersion: '7', ...(next ? { continue: next } : {}) },
+        items: [trial(name)],
+      });
+    });
+    const clients = makeClients(api.kc);
+    const list = await paginate(
+      (page) =>
+        clients.custom.listNamespacedCustomObject({
+          group: 'kubetune.io',
+          version: 'v1alpha1',
+          namespace: 'ns',
+          plural: 'trials',
+          ...page,
+        }) as Promise<KubernetesListObject<{ metadata: { name: string } }>>,
+    );
+    assert.deepEqual(
+      list.items.map((t) => t.metadata.name),
+      ['t-p1', 't-p2', 't-p3'],
+      'every page is read',
+    );
+    assert.deepEqual(list.metadata, { resourceVersion: '7' });
+  });
+
   it('falls back to one unpaginated list when the continue token expired (410)', async () => {
     const asked: { limit?: number; _continue?: string }[] = [];
     const list = await paginate<V1Pod>(async (page): Promise<KubernetesListObject<V1Pod>> => {
