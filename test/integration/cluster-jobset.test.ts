@@ -3,10 +3,16 @@
 // rank 1 of the distributed PyTorch example finds rank 0 by its JobSet hostname.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { clients, createTestNamespace, processAlive, uniqueName, waitFor } from './support/cluster.js';
+import {
+  clients,
+  createTestNamespace,
+  freePort,
+  processAlive,
+  uniqueName,
+  waitFor,
+} from './support/cluster.js';
 import {
   JOBSET_NAME_LABEL,
   createJobSet,
@@ -80,17 +86,6 @@ function resolved(log: string, label: string): string {
   const m = new RegExp(`^${label} (\\S+)\\s`, 'm').exec(log);
   assert.ok(m, `no "${label}" line in the pod log:\n${log}`);
   return m[1]!;
-}
-
-/** A TCP port free on every address now: torch's rendezvous store listens on all of them. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 test('pods of one JobSet resolve each other by hostname and subdomain to their pod IPs', async (t) => {

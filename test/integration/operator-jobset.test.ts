@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { createTestNamespace, repoRoot, waitFor } from './support/cluster.js';
+import { createTestNamespace, freePort, repoRoot, waitFor } from './support/cluster.js';
 import { JOBSET_NAME_LABEL } from './support/jobset.js';
 import { Rng } from '../../src/engine/rng.js';
 import {
@@ -51,14 +50,6 @@ function fakeJobSetTemplate(args: string[], replicas = 2): Record<string, unknow
       ],
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 interface Container {

@@ -227,11 +227,8 @@ export class StudyCache {
   workloadsOf(namespace: string, study: string, kind: TrialKind): KubernetesObject[] {
     if (isJob(kind)) return this.jobsOf(namespace, study);
     const index = studyIndexKey(namespace, study);
-    const cached = gather(this.sources.workloads, index).filter((o) =>
-      sameType({ apiVersion: o.apiVersion ?? '', kind: o.kind ?? '' }, kind),
-    );
     return this.others
-      .overlay(index, cached)
+      .overlay(index, gather(this.sources.workloads, index))
       .filter((o) => sameType({ apiVersion: o.apiVersion ?? '', kind: o.kind ?? '' }, kind));
   }
 

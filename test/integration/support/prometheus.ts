@@ -3,12 +3,11 @@
 // file-based service discovery. Nothing remote: no remote write, no alerting.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { LABEL_STUDY, LABEL_TRIAL } from '../../../src/operator/kube/resources.js';
-import { waitFor } from './cluster.js';
+import { freePort, waitFor } from './cluster.js';
 
 export const prometheusPath = process.env.KUBETUNE_TEST_PROMETHEUS ?? 'prometheus';
 
@@ -36,16 +35,6 @@ function version(): string {
   const res = spawnSync(prometheusPath, ['--version'], { encoding: 'utf8' });
   if (res.error) throw new Error(`cannot run ${prometheusPath} (${res.error.message}): ${howToInstall}`);
   return (res.stdout + res.stderr).split('\n')[0] ?? '';
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
 }
 
 function config(targetsFile: string): string {
