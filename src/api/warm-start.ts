@@ -20,3 +20,23 @@ export const InitialTrials = z.array(InitialTrial).max(1000).default([]);
  * reported apart from this study's trials and do not count toward maxTrials.
  */
 export const MAX_PRIOR_TRIALS = 2000;
+
+/** How many Studies spec.priorStudies may name. */
+export const MAX_PRIOR_STUDIES = 16;
+
+/** One Study of spec.priorStudies and how many of its finished trials seeded the sampler. */
+export const PriorStudyStatus = z.object({
+  name: z.string().max(63),
+  trials: z.number().int(),
+});
+
+/**
+ * status.priors: the results of spec.priorStudies the sampler was seeded with, counted apart
+ * because they are not this study's trials: status.trials and status.bestTrial never include
+ * them. `trials` is the sum over `studies`.
+ */
+export const PriorsStatus = z.object({
+  trials: z.number().int(),
+  studies: z.array(PriorStudyStatus).max(MAX_PRIOR_STUDIES),
+});
+export type PriorsStatus = z.output<typeof PriorsStatus>;

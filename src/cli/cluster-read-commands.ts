@@ -67,6 +67,12 @@ export async function statusCommand(argv: string[]): Promise<number> {
     console.log(
       `trials: ${c.total} total, ${c.running} running, ${c.pending} pending, ${c.succeeded} succeeded, ${c.failed} failed, ${c.pruned} pruned, ${c.metricsUnavailable} without metrics`,
     );
+  if (s.priors)
+    console.log(
+      `priors: ${s.priors.trials} finished trials of earlier studies seeded the sampler (${s.priors.studies
+        .map((p) => `${p.name}: ${p.trials}`)
+        .join(', ')}); not counted above`,
+    );
   for (const cond of s.conditions ?? [])
     if (cond.status === 'True')
       console.log(`${cond.type}: ${cond.reason}${cond.message ? ` — ${cond.message}` : ''}`);

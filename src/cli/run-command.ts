@@ -15,6 +15,8 @@ import { writeResults, type StudyResults } from '../local/results.js';
 import { writeReport } from '../report/local-report.js';
 import { killLeftovers, replayJournal, type ResumeState } from '../local/resume.js';
 import { guardTrials, signalExitCode } from '../local/shutdown.js';
+import { DEFAULT_GRACE_MS } from '../local/trial-process.js';
+import { TrialReaper } from '../local/trial-reaper.js';
 import { loadStudy, UserError } from './load-study.js';
 import { isJob, typeName, workloadType } from '../api/workload-kinds.js';
 
@@ -162,6 +164,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     countPrunedInBest: args.countPrunedInBest,
     ...(gpus ? { gpus: { ...gpus, trialsPerGpu: args.trialsPerGpu } } : {}),
     journal,
+    // The guard below covers every way out but SIGKILL and crashes of Node itself; this does too.
+    groups: TrialReaper.start(DEFAULT_GRACE_MS),
     priors: asUserError(() => enginePriors(args.priors, spec)),
     ...(args.resume ? { resume: args.resume } : {}),
   });

@@ -14,6 +14,7 @@ import type { LocalTrial } from './local-trial.js';
 import { keepEarlierLog, processStart, type ResumeState } from './resume.js';
 import { processForContainer } from './trial-command.js';
 import { TrialProcess, type ProcessEnd, type ProcessSpec, type StopCause } from './trial-process.js';
+import type { TrialGroups } from './trial-reaper.js';
 
 export interface RunnerEvents {
   trialStarted(trial: LocalTrial): void;
@@ -36,6 +37,8 @@ export interface LocalRunOptions {
   countPrunedInBest?: boolean;
   /** Where every decision is recorded before it takes effect, for `kubetune run --resume`. */
   journal?: Journal;
+  /** Told of every trial's process group, so that they can be stopped if this process dies. */
+  groups?: TrialGroups;
   /** Finished trials of earlier runs that seed the sampler (warm start). */
   priors?: readonly PriorTrial[];
   /** The trials of the run being resumed: finished ones are history, the others run again. */
@@ -334,6 +337,7 @@ export class LocalRunner {
     }
     const running = this.launch(trial, spec, log, devices);
     const pgid = running.process.pid;
+    if (pgid !== undefined) this.opts.groups?.started(pgid);
     this.opts.journal?.append({
       event: 'started',
       index,
@@ -345,6 +349,7 @@ export class LocalRunner {
     this.opts.events?.trialStarted?.(trial);
     this.opts.events?.progress?.(this.trials);
     void running.process.ended.then((end) => {
+      if (pgid !== undefined) this.opts.groups?.ended(pgid);
       // abort() has already recorded the trial when it is no longer among the running ones.
       if (!this.running.delete(index)) return;
       clearTimeout(running.timer);

@@ -26,6 +26,8 @@ export interface ProcessTimings {
 }
 
 const POLL_MS = 50;
+/** Between SIGTERM and SIGKILL unless told otherwise. */
+export const DEFAULT_GRACE_MS = 5000;
 
 /** Sends `signal` to every process of group `pgid`; false when none is left. */
 function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -103,7 +105,7 @@ export class TrialProcess<Cause extends StopCause = StopCause> {
   readonly ended: Promise<ProcessEnd>;
 
   constructor(spec: ProcessSpec, onLine: (line: string) => void, timings: ProcessTimings = {}) {
-    this.graceMs = timings.graceMs ?? 5000;
+    this.graceMs = timings.graceMs ?? DEFAULT_GRACE_MS;
     this.drainMs = timings.drainMs ?? 1000;
     this.ended = this.run(spec, onLine);
   }

@@ -57,7 +57,10 @@ export function clusterStudy(
     name,
     spec,
     trials.map((t) => clusterTrial(t, space, gpus, now)),
-    { logUrl: `log?study=${encodeURIComponent(id)}` },
+    {
+      logUrl: `log?study=${encodeURIComponent(id)}`,
+      ...(study.status?.priors ? { priors: study.status.priors } : {}),
+    },
   );
 }
 

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { LocalTrial } from '../local/local-trial.js';
+import type { PriorsStatus } from '../api/warm-start.js';
 import type { StudyResults } from '../local/results.js';
 import { gpuRequest } from '../engine/gpu-request.js';
 import { trialGpuHours } from '../operator/study/study-status.js';
@@ -50,11 +51,18 @@ export function localTrial(t: LocalTrial, gpus: number, withLog: boolean): Repor
 export function localStudy(results: StudyResults, opts: { withLogs: boolean; logUrl?: string }): ReportStudy {
   const gpus = gpuRequest(results.spec.trialTemplate);
   const trials = results.trials.map((t) => localTrial(t, gpus, opts.withLogs));
-  return reportStudy(
-    results.study,
-    results.study,
-    results.spec,
-    trials,
-    opts.logUrl ? { logUrl: opts.logUrl } : {},
-  );
+  return reportStudy(results.study, results.study, results.spec, trials, {
+    ...(opts.logUrl ? { logUrl: opts.logUrl } : {}),
+    ...(results.priors.length ? { priors: priorsBySource(results.priors) } : {}),
+  });
+}
+
+/** The --prior results a run was seeded with, counted per file in the order they were given. */
+function priorsBySource(priors: StudyResults['priors']): PriorsStatus {
+  const counts = new Map<string, number>();
+  for (const p of priors) counts.set(p.source, (counts.get(p.source) ?? 0) + 1);
+  return {
+    trials: priors.length,
+    studies: [...counts].map(([name, trials]) => ({ name, trials })),
+  };
 }

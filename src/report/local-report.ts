@@ -41,5 +41,6 @@ export function readResults(path: string): StudyResults {
     const moved = join(logs, `${t.name}.log`);
     return existsSync(moved) ? { ...t, logFile: moved } : t;
   });
-  return { ...(r as StudyResults), spec: spec.data, trials };
+  // A results.json from before warm starts has no priors.
+  return { ...(r as StudyResults), spec: spec.data, trials, priors: r.priors ?? [] };
 }

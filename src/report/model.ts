@@ -3,6 +3,7 @@
  * Node side and the browser page import these types, so this module must stay free of Node APIs.
  */
 import type { TrialState } from '../api/trial.js';
+import type { PriorsStatus } from '../api/warm-start.js';
 
 export interface ReportParameter {
   name: string;
@@ -50,6 +51,11 @@ export interface ReportStudy {
   importanceNote?: string;
   /** Where the dashboard serves each trial's log: GET logUrl with `trial=NAME` added to its query. */
   logUrl?: string;
+  /**
+   * Results of earlier studies that seeded the sampler, per study (a Study in a cluster, a
+   * --prior file locally); they are not among `trials`.
+   */
+  priors?: PriorsStatus;
 }
 
 export interface ReportData {

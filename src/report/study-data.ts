@@ -1,6 +1,7 @@
 import { primaryObjective } from '../api/objectives.js';
 import type { ParameterSpec } from '../api/parameter.js';
 import type { StudySpec } from '../api/study.js';
+import type { PriorsStatus } from '../api/warm-start.js';
 import { gpImportance } from './importance.js';
 import type { ReportParameter, ReportStudy, ReportTrial } from './model.js';
 
@@ -19,7 +20,7 @@ export function reportStudy(
   name: string,
   spec: StudySpec,
   trials: ReportTrial[],
-  extra: { logUrl?: string } = {},
+  extra: { logUrl?: string; priors?: PriorsStatus } = {},
 ): ReportStudy {
   const fit = gpImportance(spec.parameters, trials, primaryObjective(spec).goal);
   return {

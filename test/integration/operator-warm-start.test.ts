@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StudySpec } from '../../src/api/study.js';
 import { StudyEngine } from '../../src/engine/study-engine.js';
-import { createTestNamespace } from './support/cluster.js';
+import { runCli } from '../support/run-cli.js';
+import { createTestNamespace, kubeconfigPath } from './support/cluster.js';
 import {
   createStudy,
   fakeTrainerTemplate,
@@ -58,6 +59,17 @@ describe('operator warm starts on the real test cluster', () => {
       [0],
       'priors do not count toward maxTrials',
     );
+    // Reported apart: status.trials and status.bestTrial are the study's own.
+    assert.deepEqual(later.status?.priors, { trials: 4, studies: [{ name: 'earlier', trials: 4 }] });
+    assert.equal(later.status?.trials?.total, 1);
+    assert.equal(later.status?.bestTrial?.name, trials[0]?.metadata.name);
+    const shown = await runCli(['status', 'later', '-n', ns, '--kubeconfig', kubeconfigPath]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^trials: 1 total, /m);
+    assert.match(
+      shown.stdout,
+      /^priors: 4 finished trials of earlier studies seeded the sampler \(earlier: 4\); not counted above$/m,
+    );
 
     // With the 4 priors, TPE is past its 4 startup points at once: trial 0 is the model's pick,
     // which the engine reproduces from the same priors, and not the startup point it is without.
@@ -72,5 +84,15 @@ describe('operator warm starts on the real test cluster', () => {
     const cold = await new StudyEngine(spec).plan([], 1);
     assert.deepEqual(trials[0]?.spec.parameters, space.format(warm[0]!.params));
     assert.notDeepEqual(trials[0]?.spec.parameters, space.format(cold[0]!.params));
+
+    await createStudy(suite.api, ns, 'orphaned', { ...laterSpec, priorStudies: ['never-created'] });
+    const orphaned = await waitForStudyEnd(suite.api, ns, 'orphaned', 120_000, op);
+    assert.equal(orphaned.status?.phase, 'Failed');
+    const failed = orphaned.status?.conditions?.find((c) => c.type === 'Failed');
+    assert.equal(failed?.reason, 'InvalidSpec');
+    assert.equal(
+      failed?.message,
+      `spec.priorStudies[0]: Study never-created does not exist in namespace ${ns}`,
+    );
   });
 });

@@ -86,6 +86,8 @@ export class StudyStatusWriter {
             }),
           }
         : {}),
+      // Apart from `trials` and `bestTrial`, which never count them.
+      ...(pass.priors ? { priors: pass.priors } : {}),
       usage: { gpuHours },
       startTime: previous?.startTime ?? stamp,
       ...(outcome.done ? { completionTime: previous?.completionTime ?? stamp } : {}),

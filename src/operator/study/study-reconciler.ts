@@ -31,6 +31,7 @@ import type { StudyCache } from './study-cache.js';
 import { TrialLifecycle, type StudyPass, type TrialEntry } from './trial-lifecycle.js';
 import { TrialStore } from './trial-store.js';
 import { loadPriorTrials } from './prior-studies.js';
+import type { PriorsStatus } from '../../api/warm-start.js';
 
 export interface ReconcilerHooks {
   suggestionSeconds?(algorithm: string, seconds: number): void;
@@ -68,6 +69,13 @@ export interface ReconcileResult {
 
 const stateOf = (t: TrialObject): TrialState => t.status?.state ?? 'Pending';
 
+/** A study's engine for one generation of its spec, with the priors it was seeded with. */
+interface ParsedEngine {
+  generation: number;
+  engine: StudyEngine;
+  priors?: PriorsStatus;
+}
+
 /**
  * Drives one Study towards its goal. Level-triggered and idempotent: every decision is derived
  * from the objects as they are now (see TrialLifecycle for one trial's way to its end).
@@ -76,7 +84,7 @@ export class StudyReconciler {
   private readonly store: TrialStore;
   private readonly trials: TrialLifecycle;
   private readonly status: StudyStatusWriter;
-  private readonly engines = new Map<string, { generation: number; engine: StudyEngine }>();
+  private readonly engines = new Map<string, ParsedEngine>();
   private readonly advisor: Advisor;
 
   constructor(private readonly deps: ReconcilerDeps) {
@@ -118,7 +126,7 @@ export class StudyReconciler {
         return {};
       }
       const ps = { ...study, spec: parsed.engine.spec as StudySpec } as ParsedStudy;
-      return await this.drive(ps, parsed.engine, triggeredAt);
+      return await this.drive(ps, parsed, triggeredAt);
     } catch (err) {
       return this.recover(study, err);
     }
@@ -146,7 +154,11 @@ export class StudyReconciler {
   }
 
   /** One pass over the study: advance its trials, start or stop trials, write its status. */
-  private async drive(ps: ParsedStudy, engine: StudyEngine, triggeredAt?: number): Promise<ReconcileResult> {
+  private async drive(
+    ps: ParsedStudy,
+    { engine, priors }: ParsedEngine,
+    triggeredAt?: number,
+  ): Promise<ReconcileResult> {
     const { namespace, name } = ps.metadata;
     // parse() refused a Study whose kind is not configured, so there is one.
     const kind = this.trialKind(ps.spec) as TrialKind;
@@ -169,6 +181,7 @@ export class StudyReconciler {
       queue: new QueueReasons(() => this.store.listWorkloads(namespace)),
       requeueIn: (ms) => (requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, Math.max(50, ms))),
       ...(misfit ? { problem: misfit } : {}),
+      ...(priors ? { priors } : {}),
     };
     this.deps.slots?.profile?.(objectKey(ps), shareProfile(ps.spec));
     this.syncActive(objectKey(ps), pass.entries);
@@ -294,11 +307,11 @@ export class StudyReconciler {
 
   private async parse(
     study: StudyObject,
-  ): Promise<{ ok: true; engine: StudyEngine } | { ok: false; message: string }> {
+  ): Promise<({ ok: true } & ParsedEngine) | { ok: false; message: string }> {
     const key = objectKey(study);
     const generation = study.metadata.generation ?? 0;
     const cached = this.engines.get(key);
-    if (cached && cached.generation === generation) return { ok: true, engine: cached.engine };
+    if (cached && cached.generation === generation) return { ok: true, ...cached };
     const result = StudySpec.safeParse(study.spec, { reportInput: true });
     if (!result.success) {
       return {
@@ -312,12 +325,16 @@ export class StudyReconciler {
     if (refused) return { ok: false, message: refused };
     const priors = result.data.priorStudies.length
       ? await loadPriorTrials(this.store, study.metadata.namespace ?? '', result.data)
-      : ({ ok: true, priors: [] } as const);
-    if (!priors.ok) return priors;
+      : undefined;
+    if (priors && !priors.ok) return priors;
     try {
-      const engine = new StudyEngine(result.data, { priors: priors.priors });
-      this.engines.set(key, { generation, engine });
-      return { ok: true, engine };
+      const parsed: ParsedEngine = {
+        generation,
+        engine: new StudyEngine(result.data, { priors: priors?.priors ?? [] }),
+        ...(priors ? { priors: priors.status } : {}),
+      };
+      this.engines.set(key, parsed);
+      return { ok: true, ...parsed };
     } catch (err) {
       if (err instanceof SettingsError) return { ok: false, message: `spec.${err.message}` };
       throw err;

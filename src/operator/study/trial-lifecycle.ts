@@ -7,6 +7,7 @@ import {
   type TrialState,
   type TrialStatus,
 } from '../../api/trial.js';
+import type { PriorsStatus } from '../../api/warm-start.js';
 import type { StudyEngine } from '../../engine/study-engine.js';
 import { primaryContainer } from '../../engine/trial-template.js';
 import type { TrialView } from '../../engine/trial-view.js';
@@ -48,6 +49,8 @@ export interface StudyPass {
   queue: QueueReasons;
   /** The first problem this pass met that retrying cannot fix; shown on the Study. */
   problem?: StudyProblem;
+  /** What spec.priorStudies seeded the sampler with, for status.priors. */
+  priors?: PriorsStatus;
 }
 
 export interface TrialLifecycleDeps {

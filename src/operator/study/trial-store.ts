@@ -269,8 +269,9 @@ export class TrialStore {
   }
 
   async patchStudyStatus(namespace: string, name: string, status: StudyStatus): Promise<void> {
-    // Merge patch with nulls for fields that disappeared (e.g. bestTrial after trials are deleted).
-    const body = { status: { bestTrial: null, completionTime: null, ...status } };
+    // Merge patch with nulls for fields that disappeared (e.g. bestTrial after trials are
+    // deleted, priors after spec.priorStudies was emptied).
+    const body = { status: { bestTrial: null, completionTime: null, priors: null, ...status } };
     const patched = (await this.c.custom.patchNamespacedCustomObjectStatus(
       { group: GROUP, version: VERSION, namespace, plural: STUDY_PLURAL, name, body },
       MERGE_PATCH,

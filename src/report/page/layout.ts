@@ -109,8 +109,12 @@ function writeNotes(
 ): void {
   const done = succeeded(s).length;
   const none = done === 0 ? 'No succeeded trial yet.' : '';
+  // Priors seeded the sampler but are no trials of this study, so they are counted apart.
+  const priors = s.priors
+    ? ` ${s.priors.trials} trials of earlier studies seeded the sampler (not shown).`
+    : '';
   const notes: Record<ChartView, string> = {
-    history: `${s.trials.length} trials, ${done} succeeded.`,
+    history: `${s.trials.length} trials, ${done} succeeded.${priors}`,
     parallel: none,
     slice: none,
     importance: s.importance ? '' : `Not computed: ${s.importanceNote ?? 'no data'}.`,

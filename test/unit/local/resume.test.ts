@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { Rng } from '../../../src/engine/rng.js';
 import { REPO_ROOT, runCli } from '../../support/run-cli.js';
-import { BOUND_MS, liveMembers, requireProcfs, waitUntil } from './support/process-groups.js';
+import { BOUND_MS, liveMembers, reaperOf, requireProcfs, waitUntil } from './support/process-groups.js';
 
 const FAKE = join(REPO_ROOT, 'test/fixtures/fake-trainer.mjs');
 const MAX_TRIALS = 8;
@@ -143,7 +143,7 @@ describe('kubetune run --resume', () => {
       assert.deepEqual(liveMembers(pgid), [], `group ${pgid} lives on`);
   });
 
-  it('kills the trial processes a SIGKILLed run left behind before anything runs again', async () => {
+  it('kills the trial processes a SIGKILLed run and its reaper left behind before anything runs again', async () => {
     requireProcfs();
     const dir = mkdtempSync(join(tmpdir(), 'kt-leftover-'));
     // A trainer that ignores SIGTERM and never ends; the timeout ends its re-run.
@@ -162,6 +162,10 @@ describe('kubetune run --resume', () => {
     const run = runCli(['run', file, '--output', out], { timeoutMs: BOUND_MS });
     await waitUntil('the trial has started', () => startedGroups(journal(out)).length === 1);
     const [pgid] = startedGroups(journal(out)) as [number];
+    // Without its reaper (killed too, or gone with a reboot) the run leaves its trial to --resume.
+    const reaper = reaperOf(run.child.pid as number);
+    assert.ok(reaper, 'kubetune run started a trial reaper');
+    process.kill(reaper, 'SIGKILL');
     run.child.kill('SIGKILL');
     await run;
     assert.notDeepEqual(liveMembers(pgid), [], 'the killed run left its trial running');

@@ -236,6 +236,21 @@ describe('study reconciler error paths', () => {
     await until(() => world.events.some((e) => e.reason === 'HistoryIncompatible'));
   });
 
+  it('makes a Study whose prior Study is gone (404) InvalidSpec, naming it, and starts no trial', async () => {
+    world.study = studyObject({ priorStudies: ['gone'] });
+    api.route('GET', /\/studies\/gone$/, (_req, res) =>
+      sendStatus(res, 404, 'NotFound', 'studies.kubetune.io "gone" not found'),
+    );
+    await reconciler.reconcile('ns', 'demo');
+    assert.equal(world.study.status?.phase, 'Failed');
+    const failed = condition(world, 'Failed');
+    assert.equal(failed?.reason, 'InvalidSpec');
+    assert.equal(failed?.message, 'spec.priorStudies[0]: Study gone does not exist in namespace ns');
+    assert.deepEqual(world.trials, []);
+    assert.equal(world.study.status?.priors, undefined);
+    await until(() => world.events.some((e) => e.reason === 'InvalidSpec'));
+  });
+
   it('records any other error that retrying cannot fix (403) as Degraded with an Event', async () => {
     api.route('GET', /\/pods$/, (_req, res) =>
       sendStatus(res, 403, 'Forbidden', 'pods is forbidden: User "kubetune" cannot list resource "pods"'),

@@ -36,6 +36,22 @@ export function liveMembers(pgid: number): number[] {
   return pids;
 }
 
+/** The pid of the trial reaper (bin/trial-reaper.js) that kubetune process `pid` started. */
+export function reaperOf(pid: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === pid && cmdline.includes('trial-reaper.js')) return Number(entry);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return undefined;
+}
+
 export async function waitUntil(what: string, condition: () => boolean): Promise<void> {
   const deadline = Date.now() + BOUND_MS;
   while (!condition()) {
