@@ -6,7 +6,7 @@ import { ParameterSpec } from './parameter.js';
 import { templatePlaceholderProblems } from './template-placeholders.js';
 import { TrialTemplate } from './trial-template.js';
 import { isJob, workloadType } from './workload-kinds.js';
-import { InitialTrials, MAX_PRIOR_STUDIES, PriorsStatus } from './warm-start.js';
+import { DISTINCT_PRIOR_STUDIES, InitialTrials, MAX_PRIOR_STUDIES, PriorsStatus } from './warm-start.js';
 
 export const API_GROUP = 'kubetune.io';
 export const API_VERSION = 'v1alpha1';
@@ -205,7 +205,9 @@ const StudySpecFields = z.strictObject({
   /** With the operator's --max-gpus: this study's share of the GPUs, relative to the others' weights. */
   weight: z.number().positive().max(1000).default(1),
   /** Earlier Studies in this namespace whose finished trials seed the sampler (see warm-start.ts). */
-  priorStudies: z.array(LabelValueName).max(MAX_PRIOR_STUDIES).default([]),
+  priorStudies: withRules(z.array(LabelValueName).max(MAX_PRIOR_STUDIES), [DISTINCT_PRIOR_STUDIES]).default(
+    [],
+  ),
 });
 type StudySpecFields = z.output<typeof StudySpecFields>;
 

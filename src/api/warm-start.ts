@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { freeForm } from './crd-meta.js';
+import { freeForm, type CrossFieldRule } from './crd-meta.js';
 
 /**
  * One configuration to evaluate before the sampler proposes anything (Optuna's enqueue_trial).
@@ -23,6 +23,15 @@ export const MAX_PRIOR_TRIALS = 2000;
 
 /** How many Studies spec.priorStudies may name. */
 export const MAX_PRIOR_STUDIES = 16;
+
+/** A Study named twice would count its trials twice as evidence. */
+export const DISTINCT_PRIOR_STUDIES: CrossFieldRule<string[]> = {
+  cel: 'self.all(x, self.exists_one(y, y == x))',
+  message: 'must name each Study at most once',
+  explain: (names) =>
+    `must name each Study at most once; ${names.find((n, i) => names.indexOf(n) !== i)} appears twice`,
+  holds: (names) => new Set(names).size === names.length,
+};
 
 /** One Study of spec.priorStudies and how many of its finished trials seeded the sampler. */
 export const PriorStudyStatus = z.object({

@@ -26,6 +26,7 @@ export type PriorsResult =
 export async function loadPriorTrials(
   store: Pick<TrialStore, 'getStudy' | 'listTrials'>,
   namespace: string,
+  self: string,
   spec: StudySpec,
 ): Promise<PriorsResult> {
   const space = new SearchSpace(spec.parameters);
@@ -33,6 +34,8 @@ export async function loadPriorTrials(
   const studies: PriorsStatus['studies'] = [];
   for (const [i, name] of spec.priorStudies.entries()) {
     const field = `spec.priorStudies[${i}]`;
+    // Its own trials would be read back as evidence about themselves, and counted twice.
+    if (name === self) return { ok: false, message: `${field}: a Study cannot be its own prior` };
     const study = await store.getStudy(namespace, name);
     if (!study)
       return { ok: false, message: `${field}: Study ${name} does not exist in namespace ${namespace}` };

@@ -324,7 +324,12 @@ export class StudyReconciler {
     const refused = this.kindRefusal(result.data) ?? this.deps.policy?.(result.data);
     if (refused) return { ok: false, message: refused };
     const priors = result.data.priorStudies.length
-      ? await loadPriorTrials(this.store, study.metadata.namespace ?? '', result.data)
+      ? await loadPriorTrials(
+          this.store,
+          study.metadata.namespace ?? '',
+          study.metadata.name ?? '',
+          result.data,
+        )
       : undefined;
     if (priors && !priors.ok) return priors;
     try {

@@ -270,8 +270,11 @@ export class TrialStore {
 
   async patchStudyStatus(namespace: string, name: string, status: StudyStatus): Promise<void> {
     // Merge patch with nulls for fields that disappeared (e.g. bestTrial after trials are
-    // deleted, priors after spec.priorStudies was emptied).
-    const body = { status: { bestTrial: null, completionTime: null, priors: null, ...status } };
+    // deleted, priors after spec.priorStudies was emptied, paretoFront after a Study without
+    // trials went from objectives to objective).
+    const body = {
+      status: { bestTrial: null, completionTime: null, priors: null, paretoFront: null, ...status },
+    };
     const patched = (await this.c.custom.patchNamespacedCustomObjectStatus(
       { group: GROUP, version: VERSION, namespace, plural: STUDY_PLURAL, name, body },
       MERGE_PATCH,

@@ -50,6 +50,7 @@ describe('prior studies (spec.priorStudies)', () => {
         other: { study: named('other'), trials: trials.other },
       }),
       'ns',
+      'later',
       later(['earlier', 'other']),
     );
     assert.ok(result.ok, result.ok ? '' : result.message);
@@ -81,6 +82,7 @@ describe('prior studies (spec.priorStudies)', () => {
         small: { study: named('small'), trials: [finished(0, { state: 'Succeeded', objective: 1 })] },
       }),
       'ns',
+      'later',
       later(['big', 'small']),
     );
     assert.ok(result.ok);
@@ -98,12 +100,34 @@ describe('prior studies (spec.priorStudies)', () => {
     const result = await loadPriorTrials(
       store({ earlier: { study: named('earlier'), trials: [] } }),
       'ns',
+      'later',
       later(['earlier', 'gone']),
     );
     assert.deepEqual(result, {
       ok: false,
       message: 'spec.priorStudies[1]: Study gone does not exist in namespace ns',
     });
+  });
+
+  it('refuses a Study that names itself, before reading its trials back as evidence', async () => {
+    const result = await loadPriorTrials(
+      store({
+        later: { study: named('later'), trials: [finished(0, { state: 'Succeeded', objective: 1 })] },
+      }),
+      'ns',
+      'later',
+      later(['later']),
+    );
+    assert.deepEqual(result, { ok: false, message: 'spec.priorStudies[0]: a Study cannot be its own prior' });
+  });
+
+  it('refuses a Study named twice, saying which (zod here, CEL in the CRD)', () => {
+    const parsed = StudySpec.safeParse(specInput({ priorStudies: ['earlier', 'other', 'earlier'] }));
+    assert.ok(!parsed.success);
+    assert.deepEqual(
+      parsed.error.issues.map((i) => [i.path.join('.'), i.message]),
+      [['priorStudies', 'must name each Study at most once; earlier appears twice']],
+    );
   });
 
   it('refuses a prior Study that searched other parameters', async () => {
@@ -113,6 +137,7 @@ describe('prior studies (spec.priorStudies)', () => {
         earlier: { study: named('earlier', { parameters: narrower }), trials: [] },
       }),
       'ns',
+      'later',
       later(['earlier']),
     );
     assert.deepEqual(result, {
