@@ -33,6 +33,10 @@ import { ScrambledSobol } from './sobol.js';
  *   posterior variance collapses around them, so a batch spreads out.
  * - Above `maxObservations`, the model is fitted on the best half (by rank) plus the most recent
  *   points, a trust region of sorts that keeps a suggestion well under a second at 1,000 trials.
+ * - Several objectives: ParEGO (Knowles 2006). Each trial index draws its own random weights,
+ *   the objectives become one augmented Chebyshev scalarisation of them, and the steps above
+ *   run on that, so successive trials aim at different parts of the Pareto front. One GP fit per
+ *   point, as for a single objective; a batch fits one per point of the batch.
  */
 export interface BayesianOptions {
   nInitial: number;
@@ -107,6 +111,16 @@ export const createBayesianSampler: SamplerFactory = (settings, space) => {
         return out;
       }
       const feasibility = FeasibilityModel.fit(ctx, h, categoryCounts(space), opts.fitObservations);
+      if ((h.ys[0]?.length ?? 1) > 1) {
+        for (const index of indices) {
+          const scalarised = { ...h, y: chebyshev(h.ys, simplexWeights(ctx.seed, index, h.ys[0]!.length)) };
+          const a = new BatchPlanner(space, scalarised, opts, ctx.seed, index, feasibility).next(index);
+          out.push(a);
+          // Later points of the batch take this one as pending, a kriging-believer fantasy.
+          h.pending.push(space.toUnit(a));
+        }
+        return out;
+      }
       const planner = new BatchPlanner(space, h, opts, ctx.seed, indices[0] ?? 0, feasibility);
       for (const index of indices) out.push(planner.next(index));
       return out;
@@ -114,6 +128,38 @@ export const createBayesianSampler: SamplerFactory = (settings, space) => {
   };
   return sampler;
 };
+
+/**
+ * A random direction for ParEGO, uniform on the simplex (normalised exponentials), drawn from
+ * the trial index so a suggestion does not depend on how asks were batched.
+ */
+export function simplexWeights(seed: number, index: number, m: number): number[] {
+  const rng = new Rng(seed, 'parego', index);
+  const e = Array.from({ length: m }, () => -Math.log(1 - rng.float()));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
+
+/**
+ * Knowles's augmented Chebyshev scalarisation (ParEGO, 2006): each objective rescaled to [0, 1]
+ * over the history, then max_k w_k f_k + 0.05 Σ_k w_k f_k. The max term reaches every point of
+ * a concave front, which a weighted sum cannot; the small sum term breaks ties between weakly
+ * dominated points.
+ */
+export function chebyshev(ys: readonly (readonly number[])[], w: readonly number[]): number[] {
+  const lo = w.map((_, k) => ys.reduce((m, y) => Math.min(m, y[k]!), Infinity));
+  const hi = w.map((_, k) => ys.reduce((m, y) => Math.max(m, y[k]!), -Infinity));
+  return ys.map((y) => {
+    let max = -Infinity;
+    let sum = 0;
+    w.forEach((wk, k) => {
+      const f = (wk * (y[k]! - lo[k]!)) / (hi[k]! - lo[k]! || 1);
+      max = Math.max(max, f);
+      sum += f;
+    });
+    return max + 0.05 * sum;
+  });
+}
 
 class BatchPlanner {
   private readonly gp: GpPosterior;
