@@ -3,7 +3,7 @@ import { Rng } from '../engine/rng.js';
 import type { Sampler, SamplerFactory } from '../engine/sampler.js';
 import type { SearchSpace } from '../engine/search-space.js';
 import { SettingsReader, WITHIN_BUDGET } from '../engine/settings.js';
-import type { Prediction } from './gp.js';
+import type { GpHyper, Prediction } from './gp.js';
 import { fitHyper, GpPosterior } from './gp.js';
 import type { History } from './history.js';
 import { FeasibilityModel } from './feasibility-model.js';
@@ -112,9 +112,15 @@ export const createBayesianSampler: SamplerFactory = (settings, space) => {
       }
       const feasibility = FeasibilityModel.fit(ctx, h, categoryCounts(space), opts.fitObservations);
       if ((h.ys[0]?.length ?? 1) > 1) {
+        // The first point of a batch fits the kernel; the others reuse it on their own
+        // scalarisation (same inputs, standardised outputs), which keeps a batch of n near one
+        // fit plus n posteriors instead of n fits.
+        let hyper: GpHyper | undefined;
         for (const index of indices) {
           const scalarised = { ...h, y: chebyshev(h.ys, simplexWeights(ctx.seed, index, h.ys[0]!.length)) };
-          const a = new BatchPlanner(space, scalarised, opts, ctx.seed, index, feasibility).next(index);
+          const planner = new BatchPlanner(space, scalarised, opts, ctx.seed, index, feasibility, hyper);
+          hyper ??= planner.hyper;
+          const a = planner.next(index);
           out.push(a);
           // Later points of the batch take this one as pending, a kriging-believer fantasy.
           h.pending.push(space.toUnit(a));
@@ -162,6 +168,8 @@ export function chebyshev(ys: readonly (readonly number[])[], w: readonly number
 }
 
 class BatchPlanner {
+  /** The kernel hyperparameters the model was built with (fitted, or given). */
+  readonly hyper: GpHyper;
   private readonly gp: GpPosterior;
   private readonly counts: number[];
   /** Best feasible standardised value; undefined while no modelled trial is feasible. */
@@ -177,6 +185,7 @@ class BatchPlanner {
     private readonly seed: number,
     firstIndex: number,
     private readonly feasibility: FeasibilityModel | undefined,
+    hyper?: GpHyper,
   ) {
     this.counts = categoryCounts(space);
     const sub = subsetIndices(h.y, opts.maxObservations);
@@ -189,12 +198,14 @@ class BatchPlanner {
       sub.map((i) => h.y[i]!),
       opts.fitObservations,
     );
-    const hyper = fitHyper(
-      fitSub.map((i) => x[i]!),
-      Float64Array.from(fitSub, (i) => y[i]!),
-      this.counts,
-    );
-    this.gp = new GpPosterior(x, y, hyper, this.counts);
+    this.hyper =
+      hyper ??
+      fitHyper(
+        fitSub.map((i) => x[i]!),
+        Float64Array.from(fitSub, (i) => y[i]!),
+        this.counts,
+      );
+    this.gp = new GpPosterior(x, y, this.hyper, this.counts);
     // The incumbent is the best feasible trial; with none yet, the one closest to feasible.
     const violation = sub.map((i) => h.violation[i]!);
     let bi = 0;
