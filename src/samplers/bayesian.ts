@@ -35,8 +35,8 @@ import { ScrambledSobol } from './sobol.js';
  *   points, a trust region of sorts that keeps a suggestion well under a second at 1,000 trials.
  * - Several objectives: ParEGO (Knowles 2006). Each trial index draws its own random weights,
  *   the objectives become one augmented Chebyshev scalarisation of them, and the steps above
- *   run on that, so successive trials aim at different parts of the Pareto front. One GP fit per
- *   point, as for a single objective; a batch fits one per point of the batch.
+ *   run on that, so successive trials aim at different parts of the Pareto front. A batch fits
+ *   the kernel once and builds one posterior per point.
  */
 export interface BayesianOptions {
   nInitial: number;
@@ -111,22 +111,7 @@ export const createBayesianSampler: SamplerFactory = (settings, space) => {
         return out;
       }
       const feasibility = FeasibilityModel.fit(ctx, h, categoryCounts(space), opts.fitObservations);
-      if ((h.ys[0]?.length ?? 1) > 1) {
-        // The first point of a batch fits the kernel; the others reuse it on their own
-        // scalarisation (same inputs, standardised outputs), which keeps a batch of n near one
-        // fit plus n posteriors instead of n fits.
-        let hyper: GpHyper | undefined;
-        for (const index of indices) {
-          const scalarised = { ...h, y: chebyshev(h.ys, simplexWeights(ctx.seed, index, h.ys[0]!.length)) };
-          const planner = new BatchPlanner(space, scalarised, opts, ctx.seed, index, feasibility, hyper);
-          hyper ??= planner.hyper;
-          const a = planner.next(index);
-          out.push(a);
-          // Later points of the batch take this one as pending, a kriging-believer fantasy.
-          h.pending.push(space.toUnit(a));
-        }
-        return out;
-      }
+      if ((h.ys[0]?.length ?? 1) > 1) return paregoBatch(space, h, opts, ctx.seed, indices, feasibility);
       const planner = new BatchPlanner(space, h, opts, ctx.seed, indices[0] ?? 0, feasibility);
       for (const index of indices) out.push(planner.next(index));
       return out;
@@ -136,10 +121,34 @@ export const createBayesianSampler: SamplerFactory = (settings, space) => {
 };
 
 /**
- * A random direction for ParEGO, uniform on the simplex (normalised exponentials), drawn from
- * the trial index so a suggestion does not depend on how asks were batched.
+ * ParEGO over a batch, one scalarisation per point. The first point fits the kernel and the
+ * others reuse it on their own scalarisation (same inputs, standardised outputs): a batch of n
+ * costs one fit and n posteriors rather than n fits.
  */
-export function simplexWeights(seed: number, index: number, m: number): number[] {
+function paregoBatch(
+  space: SearchSpace,
+  h: History,
+  opts: BayesianOptions,
+  seed: number,
+  indices: readonly number[],
+  feasibility: FeasibilityModel | undefined,
+): Assignment[] {
+  const out: Assignment[] = [];
+  let hyper: GpHyper | undefined;
+  for (const index of indices) {
+    const scalarised = { ...h, y: chebyshev(h.ys, simplexWeights(seed, index, h.ys[0]!.length)) };
+    const planner = new BatchPlanner(space, scalarised, opts, seed, index, feasibility, hyper);
+    hyper ??= planner.hyper;
+    const a = planner.next(index);
+    out.push(a);
+    // Later points of the batch take this one as pending, a kriging-believer fantasy.
+    h.pending.push(space.toUnit(a));
+  }
+  return out;
+}
+
+/** A random direction for ParEGO, uniform on the simplex (normalised exponentials). */
+function simplexWeights(seed: number, index: number, m: number): number[] {
   const rng = new Rng(seed, 'parego', index);
   const e = Array.from({ length: m }, () => -Math.log(1 - rng.float()));
   const total = e.reduce((a, b) => a + b, 0);
@@ -152,7 +161,7 @@ export function simplexWeights(seed: number, index: number, m: number): number[]
  * a concave front, which a weighted sum cannot; the small sum term breaks ties between weakly
  * dominated points.
  */
-export function chebyshev(ys: readonly (readonly number[])[], w: readonly number[]): number[] {
+function chebyshev(ys: readonly (readonly number[])[], w: readonly number[]): number[] {
   const lo = w.map((_, k) => ys.reduce((m, y) => Math.min(m, y[k]!), Infinity));
   const hi = w.map((_, k) => ys.reduce((m, y) => Math.max(m, y[k]!), -Infinity));
   return ys.map((y) => {
