@@ -1,14 +1,16 @@
 /**
  * Multi-objective benchmark (issue 16). Usage:
  *   npm run bench:multiobjective -- [--fn zdt1,zdt2,dtlz2] [--seeds 10] [--budgets 100,200]
- *     [--sampler tpe,nsga2,optuna-nsga2,optuna-tpe] [--out bench/results/multiobjective.jsonl]
+ *     [--sampler tpe,bayesian,nsga2,optuna-nsga2,optuna-tpe] [--out bench/results/multiobjective.jsonl]
  * ZDT1 and ZDT2 with 5 parameters (2 objectives), DTLZ2 with 6 parameters and 3 objectives, all
  * on [0, 1]. Each (function, sampler, seed) is one run of the largest budget; smaller budgets
  * are its prefixes. Optuna's NSGAIISampler and TPESampler (defaults, Debian's python3-optuna)
  * run side by side through bench/multiobjective/optuna_runner.py, on the same problems
  * evaluated here, and every front is scored by the same hypervolume code. Prints the median
- * hypervolume per budget with the reference point used (higher is better). Every run is also
- * appended to the --out file as it ends, so a long benchmark cut short keeps what it measured.
+ * hypervolume per budget with the reference point used (higher is better), and on stderr how
+ * long each of our samplers took to ask, where the last ask of a run is what an operator's
+ * worker pays at that history. Every run is also appended to the --out file as it ends, so a
+ * long benchmark cut short keeps what it measured.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -31,7 +33,7 @@ const PROBLEMS = [zdt1(5), zdt2(5), dtlz2(6)];
 const problems = PROBLEMS.filter((p) => list(arg('fn'), ['zdt1', 'zdt2', 'dtlz2']).includes(p.name));
 const seeds = Number(arg('seeds') ?? 10);
 const budgets = list(arg('budgets'), ['100', '200']).map(Number);
-const samplers = list(arg('sampler'), ['tpe', 'nsga2', 'optuna-nsga2', 'optuna-tpe']);
+const samplers = list(arg('sampler'), ['tpe', 'bayesian', 'nsga2', 'optuna-nsga2', 'optuna-tpe']);
 const trials = Math.max(...budgets);
 const out = arg('out') ?? 'bench/results/multiobjective.jsonl';
 /** Debian's interpreter, where apt puts python3-optuna (a pyenv or venv python would not see it). */
@@ -40,7 +42,13 @@ const PYTHON = process.env['KUBETUNE_BENCH_PYTHON'] ?? '/usr/bin/python3';
 /** Objective vectors of one run, in trial order. */
 type Run = number[][];
 
-async function runOurs(problem: Problem, algorithm: AlgorithmName, seed: number): Promise<Run> {
+/** Runs one of our samplers; how long each ask took (ms) is appended to askMs. */
+async function runOurs(
+  problem: Problem,
+  algorithm: AlgorithmName,
+  seed: number,
+  askMs: number[],
+): Promise<Run> {
   const study = createStudy({
     parameters: Array.from({ length: problem.dims }, (_, i) => ({
       name: `x${i}`,
@@ -58,7 +66,9 @@ async function runOurs(problem: Problem, algorithm: AlgorithmName, seed: number)
   });
   const values: Run = [];
   for (let t = 0; t < trials; t++) {
+    const asked = performance.now();
     const [trial] = await study.ask(1);
+    askMs.push(performance.now() - asked);
     const f = problem.evaluate(
       Array.from({ length: problem.dims }, (_, i) => trial!.params[`x${i}`] as number),
     );
@@ -130,10 +140,11 @@ async function main(): Promise<void> {
   for (const problem of problems) {
     for (const sampler of samplers) {
       const started = Date.now();
+      const askMs: number[] = [];
       for (let seed = 0; seed < seeds; seed++) {
         const run = sampler.startsWith('optuna-')
           ? await optuna!.run(problem, sampler.slice('optuna-'.length), seed)
-          : await runOurs(problem, sampler as AlgorithmName, seed);
+          : await runOurs(problem, sampler as AlgorithmName, seed, askMs);
         const byBudget: Record<number, number> = {};
         for (const b of budgets) {
           const key = `${problem.name}|${sampler}|${b}`;
@@ -145,8 +156,13 @@ async function main(): Promise<void> {
           `${JSON.stringify({ fn: problem.name, sampler, seed, hypervolume: byBudget })}\n`,
         );
       }
+      // The last ask of a run sees the longest history: the cost the operator's worker pays.
+      const lastAsks = askMs.filter((_, i) => i % trials === trials - 1);
+      const askCost = askMs.length
+        ? `; ask ${median(askMs).toFixed(1)} ms median, ${median(lastAsks).toFixed(1)} ms at trial ${trials}, ${Math.max(...askMs).toFixed(1)} ms max`
+        : '';
       process.stderr.write(
-        `${problem.name} ${sampler}: ${seeds} seeds in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        `${problem.name} ${sampler}: ${seeds} seeds in ${((Date.now() - started) / 1000).toFixed(1)} s${askCost}\n`,
       );
     }
   }

@@ -3,7 +3,7 @@ import { Rng } from '../engine/rng.js';
 import type { Sampler, SamplerFactory } from '../engine/sampler.js';
 import type { SearchSpace } from '../engine/search-space.js';
 import { SettingsReader, WITHIN_BUDGET } from '../engine/settings.js';
-import type { Prediction } from './gp.js';
+import type { GpHyper, Prediction } from './gp.js';
 import { fitHyper, GpPosterior } from './gp.js';
 import type { History } from './history.js';
 import { FeasibilityModel } from './feasibility-model.js';
@@ -33,6 +33,10 @@ import { ScrambledSobol } from './sobol.js';
  *   posterior variance collapses around them, so a batch spreads out.
  * - Above `maxObservations`, the model is fitted on the best half (by rank) plus the most recent
  *   points, a trust region of sorts that keeps a suggestion well under a second at 1,000 trials.
+ * - Several objectives: ParEGO (Knowles 2006). Each trial index draws its own random weights,
+ *   the objectives become one augmented Chebyshev scalarisation of them, and the steps above
+ *   run on that, so successive trials aim at different parts of the Pareto front. A batch fits
+ *   the kernel once and builds one posterior per point.
  */
 export interface BayesianOptions {
   nInitial: number;
@@ -107,6 +111,7 @@ export const createBayesianSampler: SamplerFactory = (settings, space) => {
         return out;
       }
       const feasibility = FeasibilityModel.fit(ctx, h, categoryCounts(space), opts.fitObservations);
+      if ((h.ys[0]?.length ?? 1) > 1) return paregoBatch(space, h, opts, ctx.seed, indices, feasibility);
       const planner = new BatchPlanner(space, h, opts, ctx.seed, indices[0] ?? 0, feasibility);
       for (const index of indices) out.push(planner.next(index));
       return out;
@@ -115,7 +120,65 @@ export const createBayesianSampler: SamplerFactory = (settings, space) => {
   return sampler;
 };
 
+/**
+ * ParEGO over a batch, one scalarisation per point. The first point fits the kernel and the
+ * others reuse it on their own scalarisation (same inputs, standardised outputs): a batch of n
+ * costs one fit and n posteriors rather than n fits.
+ */
+function paregoBatch(
+  space: SearchSpace,
+  h: History,
+  opts: BayesianOptions,
+  seed: number,
+  indices: readonly number[],
+  feasibility: FeasibilityModel | undefined,
+): Assignment[] {
+  const out: Assignment[] = [];
+  let hyper: GpHyper | undefined;
+  for (const index of indices) {
+    const scalarised = { ...h, y: chebyshev(h.ys, simplexWeights(seed, index, h.ys[0]!.length)) };
+    const planner = new BatchPlanner(space, scalarised, opts, seed, index, feasibility, hyper);
+    hyper ??= planner.hyper;
+    const a = planner.next(index);
+    out.push(a);
+    // Later points of the batch take this one as pending, a kriging-believer fantasy.
+    h.pending.push(space.toUnit(a));
+  }
+  return out;
+}
+
+/** A random direction for ParEGO, uniform on the simplex (normalised exponentials). */
+function simplexWeights(seed: number, index: number, m: number): number[] {
+  const rng = new Rng(seed, 'parego', index);
+  const e = Array.from({ length: m }, () => -Math.log(1 - rng.float()));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
+
+/**
+ * Knowles's augmented Chebyshev scalarisation (ParEGO, 2006): each objective rescaled to [0, 1]
+ * over the history, then max_k w_k f_k + 0.05 Σ_k w_k f_k. The max term reaches every point of
+ * a concave front, which a weighted sum cannot; the small sum term breaks ties between weakly
+ * dominated points.
+ */
+function chebyshev(ys: readonly (readonly number[])[], w: readonly number[]): number[] {
+  const lo = w.map((_, k) => ys.reduce((m, y) => Math.min(m, y[k]!), Infinity));
+  const hi = w.map((_, k) => ys.reduce((m, y) => Math.max(m, y[k]!), -Infinity));
+  return ys.map((y) => {
+    let max = -Infinity;
+    let sum = 0;
+    w.forEach((wk, k) => {
+      const f = (wk * (y[k]! - lo[k]!)) / (hi[k]! - lo[k]! || 1);
+      max = Math.max(max, f);
+      sum += f;
+    });
+    return max + 0.05 * sum;
+  });
+}
+
 class BatchPlanner {
+  /** The kernel hyperparameters the model was built with (fitted, or given). */
+  readonly hyper: GpHyper;
   private readonly gp: GpPosterior;
   private readonly counts: number[];
   /** Best feasible standardised value; undefined while no modelled trial is feasible. */
@@ -131,6 +194,7 @@ class BatchPlanner {
     private readonly seed: number,
     firstIndex: number,
     private readonly feasibility: FeasibilityModel | undefined,
+    hyper?: GpHyper,
   ) {
     this.counts = categoryCounts(space);
     const sub = subsetIndices(h.y, opts.maxObservations);
@@ -143,12 +207,14 @@ class BatchPlanner {
       sub.map((i) => h.y[i]!),
       opts.fitObservations,
     );
-    const hyper = fitHyper(
-      fitSub.map((i) => x[i]!),
-      Float64Array.from(fitSub, (i) => y[i]!),
-      this.counts,
-    );
-    this.gp = new GpPosterior(x, y, hyper, this.counts);
+    this.hyper =
+      hyper ??
+      fitHyper(
+        fitSub.map((i) => x[i]!),
+        Float64Array.from(fitSub, (i) => y[i]!),
+        this.counts,
+      );
+    this.gp = new GpPosterior(x, y, this.hyper, this.counts);
     // The incumbent is the best feasible trial; with none yet, the one closest to feasible.
     const violation = sub.map((i) => h.violation[i]!);
     let bi = 0;

@@ -30,7 +30,7 @@ export const SAMPLER_SUPPORT: Readonly<
   grid: { multiObjective: true, constraints: true },
   sobol: { multiObjective: true, constraints: true },
   tpe: { multiObjective: true, constraints: true },
-  bayesian: { multiObjective: false, constraints: true },
+  bayesian: { multiObjective: true, constraints: true },
   cmaes: { multiObjective: false, constraints: false },
   nsga2: { multiObjective: true, constraints: true },
 };

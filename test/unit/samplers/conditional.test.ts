@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Assignment } from '../../../src/api/parameter.js';
 import { ALGORITHMS, type AlgorithmName } from '../../../src/api/study.js';
+import { createStudy } from '../../../src/engine/ask-tell.js';
 import { SearchSpace } from '../../../src/engine/search-space.js';
+import { SAMPLER_SUPPORT } from '../../../src/samplers/index.js';
 import { runStudy } from './common.js';
 
 /** momentum exists only for sgd, nesterov only for sgd with momentum steps 2 or 3 of 0..3. */
@@ -101,6 +103,35 @@ describe('conditional parameters in every sampler', () => {
             new Set(asked.map((p) => p[first])).size > 1,
             `${name} seed ${seed} explored one branch only`,
           );
+        }
+      }
+    });
+  }
+
+  for (const name of ALGORITHMS.filter((a) => SAMPLER_SUPPORT[a].multiObjective)) {
+    it(`${name} with two objectives: no trial ever carries an inactive parameter`, async () => {
+      for (const seed of [1, 2]) {
+        const study = createStudy({
+          parameters: optimizerSpace,
+          objectives: [
+            { metric: 'loss', goal: 'minimize' },
+            { metric: 'lr', goal: 'maximize' },
+          ],
+          algorithm: { name, settings: name === 'grid' ? { pointsPerDimension: 3 } : {} },
+          seed,
+          maxTrials: 18,
+        });
+        const space = new SearchSpace(optimizerSpace);
+        for (let i = 0; i < 18; i++) {
+          const [t] = await study.ask();
+          const p = t!.params;
+          assert.deepEqual(
+            Object.keys(p).sort(),
+            expectedKeys(p, 'optimizer'),
+            `${name} seed ${seed}: ${JSON.stringify(p)}`,
+          );
+          assert.ok(space.contains(p), `${name} seed ${seed}: ${JSON.stringify(p)} is not a valid point`);
+          study.tell(t!.id, { values: [optimizerLoss(p), p['lr'] as number] });
         }
       }
     });

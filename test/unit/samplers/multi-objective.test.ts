@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Problem, zdt1 } from '../../../bench/multiobjective/problems.js';
+import { dtlz2, type Problem, zdt1 } from '../../../bench/multiobjective/problems.js';
 import type { AlgorithmName } from '../../../src/api/study.js';
 import { createStudy } from '../../../src/engine/ask-tell.js';
 import { hypervolume } from '../../../src/engine/pareto.js';
 import { SearchSpace } from '../../../src/engine/search-space.js';
 import type { TrialView } from '../../../src/engine/trial-view.js';
 import { collectHistory } from '../../../src/samplers/history.js';
-import { readTpeOptions, splitBelow } from '../../../src/samplers/tpe.js';
+import { neighbourBandwidths, readTpeOptions, splitBelow } from '../../../src/samplers/tpe.js';
 
 async function run(
   problem: Problem,
@@ -127,5 +127,30 @@ describe('multi-objective and constrained sampling', () => {
     const nsga2 = await hv('nsga2', { populationSize: 12 });
     assert.ok(tpe > random, `tpe ${tpe} vs random ${random}`);
     assert.ok(nsga2 > random, `nsga2 ${nsga2} vs random ${random}`);
+  });
+
+  it('models each parameter on its own with several objectives, which finds a better DTLZ2 front', async () => {
+    const seeds = [1, 2, 3, 4, 5];
+    const hv = async (settings: Record<string, unknown>) =>
+      median(await Promise.all(seeds.map(async (s) => (await run(dtlz2(6), 'tpe', s, 100, settings)).hv)));
+    const auto = await hv({});
+    const multivariate = await hv({ estimator: 'multivariate', gamma: 0.1 });
+    assert.ok(auto > 1.1 * multivariate, `univariate ${auto} vs multivariate ${multivariate}`);
+  });
+
+  it('widens each kernel to the larger gap to its neighbours, the prior centre counting as one', () => {
+    // Sorted with the prior at 0.5: 0.05 0.1 0.3 0.32 [0.5] 0.6 0.62 0.64 0.95; floor 1/(8 + 2).
+    const sigma = neighbourBandwidths([0.3, 0.05, 0.95, 0.62, 0.1, 0.6, 0.32, 0.64]);
+    const expected = [0.2, 0.1, 0.31, 0.1, 0.2, 0.1, 0.18, 0.31];
+    sigma.forEach((s, i) => assert.ok(Math.abs(s - expected[i]!) < 1e-12, `${i}: ${s} vs ${expected[i]}`));
+  });
+
+  it('validates the estimator and gamma settings', () => {
+    assert.throws(() => readTpeOptions({ estimator: 'joint' }), {
+      message: 'algorithm.settings.estimator: invalid value "joint"; allowed: auto, multivariate, univariate',
+    });
+    assert.throws(() => readTpeOptions({ gamma: 0.001 }), {
+      message: 'algorithm.settings.gamma: must be 0 (automatic) or >= 0.01, got 0.001',
+    });
   });
 });
