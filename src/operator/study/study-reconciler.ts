@@ -9,7 +9,7 @@ import { trialName } from '../../engine/trial-template.js';
 import {
   DEFAULT_TRIAL_KINDS,
   sameType,
-  typeName,
+  unconfiguredKindMessage,
   workloadType,
   type TrialKind,
 } from '../../api/workload-kinds.js';
@@ -284,8 +284,10 @@ export class StudyReconciler {
   /** A kind the operator does not watch (and has no RBAC for) cannot run trials. */
   private kindRefusal(spec: StudySpec): string | undefined {
     if (this.trialKind(spec)) return undefined;
-    const kinds = (this.deps.trialKinds ?? DEFAULT_TRIAL_KINDS).map(typeName).join(', ');
-    return `spec.trialTemplate: ${typeName(workloadType(spec.trialTemplate))} is not one of the kinds this operator runs trials as (${kinds}); an administrator adds it with the Helm value trialKinds (--trial-kinds)`;
+    return unconfiguredKindMessage(
+      workloadType(spec.trialTemplate),
+      this.deps.trialKinds ?? DEFAULT_TRIAL_KINDS,
+    );
   }
 
   private now(): Date {
