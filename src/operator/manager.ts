@@ -28,6 +28,7 @@ import {
   FairShareLedger,
   SlotLedger,
   shareProfile,
+  trialGpus,
   type TrialLedger,
 } from './study/slot-ledger.js';
 import { StudyCache, studyIndexOf, type Expectations } from './study/study-cache.js';
@@ -259,11 +260,16 @@ async function runControllers(
 
   await Promise.all(all.map((i) => i.start()));
   // Trials that were active before this start hold their slots before any worker plans more.
-  for (const s of informers.studies.flatMap((i) => i.list())) announce(s);
+  const gpusOf = new Map<string, ReturnType<typeof trialGpus>>();
+  for (const s of informers.studies.flatMap((i) => i.list())) {
+    announce(s);
+    const spec = StudySpec.safeParse(s.spec);
+    if (spec.success) gpusOf.set(objectKey(s), trialGpus(s.metadata?.name ?? '', spec.data));
+  }
   for (const t of informers.trials.flatMap((i) => i.list())) {
     const study = studyIndexOf(t);
     if (slots && study && !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending'))
-      slots.hold(study, objectKey(t));
+      slots.hold(study, objectKey(t), gpusOf.get(study)?.(t));
   }
   setReady(true);
   logger.info(
