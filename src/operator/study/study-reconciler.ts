@@ -58,6 +58,8 @@ export interface ReconcilerDeps {
   advisor?: Advisor;
   /** The kinds trials may be; batch/v1 Job when unset. */
   trialKinds?: TrialKind[];
+  /** Why Studies of a configured kind cannot run now (its CRD is not installed), if they cannot. */
+  kindUnavailable?(kind: TrialKind): string | undefined;
   /** The operator's own limits on a valid spec (trial pod policy, Prometheus allowlist): a message makes it InvalidSpec. */
   policy?(spec: StudySpec): string | undefined;
   now?(): Date;
@@ -120,6 +122,16 @@ export class StudyReconciler {
         return {};
       }
       const ps = { ...study, spec: parsed.engine.spec as StudySpec } as ParsedStudy;
+      // Its workloads cannot be listed, so nothing about its trials is known: touch none of them.
+      const unavailable = this.deps.kindUnavailable?.(this.trialKind(ps.spec) as TrialKind);
+      if (unavailable) {
+        await this.status.reportProblem(
+          study,
+          new StudyProblem('TrialKindUnavailable', unavailable),
+          this.now(),
+        );
+        return {};
+      }
       return await this.drive(ps, parsed.engine, triggeredAt);
     } catch (err) {
       return this.recover(study, err);

@@ -236,6 +236,36 @@ describe('study reconciler error paths', () => {
     await until(() => world.events.some((e) => e.reason === 'HistoryIncompatible'));
   });
 
+  it('touches no trial of a Study whose trial kind is unavailable, says why, and runs it once the kind is', async () => {
+    let why: string | undefined = 'spec.trialTemplate: batch/v1 Job is unavailable: CRD not installed';
+    const { logger } = memoryLogger();
+    const clients = makeClients(api.kc);
+    const gated = new StudyReconciler({
+      clients,
+      tracker,
+      events: createEventRecorder(clients.core, logger),
+      logger,
+      kindUnavailable: () => why,
+    });
+    world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+    jobWithPod(world, 'demo-0', 'Succeeded', COMPLETE);
+    world.logs['demo-0-pod'] = LOG;
+    assert.deepEqual(await gated.reconcile('ns', 'demo'), {});
+    assert.equal(world.trials.length, 1, 'a trial was started');
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Running', 'a trial was advanced');
+    const degraded = condition(world, 'Degraded');
+    assert.equal(degraded?.status, 'True');
+    assert.equal(degraded?.reason, 'TrialKindUnavailable');
+    assert.equal(degraded?.message, why);
+    await until(() => world.events.some((e) => e.reason === 'TrialKindUnavailable'));
+
+    why = undefined;
+    await gated.reconcile('ns', 'demo');
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Succeeded');
+    assert.ok(world.trials.length > 1, 'no new trial once the kind is available');
+    assert.equal(condition(world, 'Degraded')?.status, 'False');
+  });
+
   it('records any other error that retrying cannot fix (403) as Degraded with an Event', async () => {
     api.route('GET', /\/pods$/, (_req, res) =>
       sendStatus(res, 403, 'Forbidden', 'pods is forbidden: User "kubetune" cannot list resource "pods"'),
