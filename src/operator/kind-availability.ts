@@ -21,6 +21,7 @@ export const resourceName = (k: TrialKind) => [k.resource, apiGroup(k.apiVersion
  */
 export class KindAvailability {
   private readonly warned = new Set<KindInformers>();
+  private readonly failedOnce = new Map<KindInformers, () => void>();
 
   constructor(
     private readonly groups: KindInformers[],
@@ -28,26 +29,34 @@ export class KindAvailability {
     private readonly hooks: KindAvailabilityHooks = {},
   ) {}
 
-  /** Starts every kind's informers without waiting for them. */
-  start(): void {
-    for (const g of this.groups) {
-      this.hooks.setAvailable?.(resourceName(g.kind), false);
-      Promise.all(g.informers.map((i) => i.start())).then(
-        () => {
-          this.hooks.setAvailable?.(resourceName(g.kind), true);
-          this.logger.info({ kind: typeName(g.kind) }, 'trial kind available: its Studies run');
-          this.hooks.onAvailable?.(g.kind);
-        },
-        // Stopped before its first list: the operator is shutting down.
-        () => undefined,
-      );
-    }
+  /**
+   * Starts every kind's informers. Resolves once each kind has listed or failed to list: a kind
+   * that is there is then served from the first reconcile on (its Studies are not reported
+   * waiting at every operator start), and one that is missing does not hold up the operator.
+   */
+  start(): Promise<void> {
+    return Promise.all(
+      this.groups.map((g) => {
+        this.hooks.setAvailable?.(resourceName(g.kind), false);
+        const synced = Promise.all(g.informers.map((i) => i.start())).then(
+          () => {
+            this.hooks.setAvailable?.(resourceName(g.kind), true);
+            this.logger.info({ kind: typeName(g.kind) }, 'trial kind available: its Studies run');
+            this.hooks.onAvailable?.(g.kind);
+          },
+          // Stopped before its first list: the operator is shutting down.
+          () => undefined,
+        );
+        return Promise.race([synced, new Promise<void>((resolve) => this.failedOnce.set(g, resolve))]);
+      }),
+    ).then(() => undefined);
   }
 
   /** An informer failed: the first failure of a kind not yet served is worth one clear warning. */
   informerFailed(informer: { name: string }): void {
     const g = this.groups.find((x) => x.informers.some((i) => i.name === informer.name));
     if (!g || this.warned.has(g) || g.informers.every((i) => i.synced)) return;
+    this.failedOnce.get(g)?.();
     this.warned.add(g);
     this.logger.warn(
       { kind: typeName(g.kind), reason: this.why(g) },

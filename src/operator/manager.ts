@@ -263,9 +263,8 @@ async function runControllers(
     ...(slots ? { slots } : {}),
   });
 
-  // Ready once the operator's own kinds are listed; a trial kind only holds up its own Studies.
-  kinds.start();
-  await Promise.all(own.map((i) => i.start()));
+  // Ready once the operator's own kinds are listed; a missing trial kind holds up only its Studies.
+  await Promise.all([...own.map((i) => i.start()), kinds.start()]);
   // Trials that were active before this start hold their slots before any worker plans more.
   const gpusOf = new Map<string, ReturnType<typeof trialGpus>>();
   for (const s of informers.studies.flatMap((i) => i.list())) {
