@@ -8,7 +8,7 @@ import { createEventRecorder } from '../../../src/operator/events.js';
 import { StudyReconciler } from '../../../src/operator/study/study-reconciler.js';
 import { TrialMetricsTracker } from '../../../src/operator/trials/metrics-tracker.js';
 import { httpStatus } from '../../../src/operator/study/reconcile-errors.js';
-import { SlotLedger } from '../../../src/operator/study/slot-ledger.js';
+import { FairShareLedger, SlotLedger } from '../../../src/operator/study/slot-ledger.js';
 import { sendJson, sendStatus, startFakeApi, type FakeApi } from './support/fake-api.js';
 import {
   emptyWorld,
@@ -264,6 +264,40 @@ describe('study reconciler error paths', () => {
     assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Succeeded');
     assert.ok(world.trials.length > 1, 'no new trial once the kind is available');
     assert.equal(condition(world, 'Degraded')?.status, 'False');
+  });
+
+  it('holds for each trial the GPUs of its own rendered template under --max-gpus', async () => {
+    world.study = studyObject({
+      parameters: [{ name: 'w', type: 'int', min: 1, max: 3 }],
+      maxTrials: 4,
+      parallelism: 4,
+      seed: 7,
+      trialTemplate: {
+        spec: {
+          parallelism: '${params.w}',
+          template: {
+            spec: {
+              containers: [{ name: 'trainer', image: 'x', resources: { limits: { 'nvidia.com/gpu': 1 } } }],
+            },
+          },
+        },
+      },
+    });
+    const ledger = new FairShareLedger({ gpus: 12 });
+    const { logger } = memoryLogger();
+    const clients = makeClients(api.kc);
+    const fair = new StudyReconciler({
+      clients,
+      tracker,
+      events: createEventRecorder(clients.core, logger),
+      logger,
+      slots: ledger,
+    });
+    await fair.reconcile('ns', 'demo');
+    assert.equal(world.trials.length, 4, '12 GPUs grant 4 trials of at most 3');
+    const asked = world.trials.reduce((sum, t) => sum + Number(t.spec.parameters['w']), 0);
+    assert.ok(asked > world.trials.length, `the seed draws a trial of more than one GPU (${asked})`);
+    assert.equal(ledger.gpusInUse, asked);
   });
 
   it('records any other error that retrying cannot fix (403) as Degraded with an Event', async () => {
