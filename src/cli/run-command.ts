@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { objectivesOf, primaryObjective } from '../api/objectives.js';
 import type { StudySpec } from '../api/study.js';
-import { gpuResources, maxGpuRequest } from '../engine/gpu-request.js';
+import { maxGpuRequest, studyGpuResources } from '../engine/gpu-request.js';
 import { TRIAL_STATES, type TrialState } from '../api/trial.js';
 import { LocalRunner, type LocalRunResult } from '../local/local-runner.js';
 import { detectGpus, gpuVendor, type GpuDevices } from '../local/gpu-devices.js';
@@ -200,10 +200,9 @@ export async function runCommand(argv: string[]): Promise<number> {
  * be slow or missing), and a line saying how they will be shared.
  */
 async function gpusForRun(args: RunArgs): Promise<GpuDevices | undefined> {
-  const template = args.spec.trialTemplate;
   const perTrial = maxGpuRequest(args.spec);
   if (perTrial === 0) return undefined;
-  const resources = gpuResources(template);
+  const resources = studyGpuResources(args.spec);
   let gpus: GpuDevices;
   try {
     gpus = await detectGpus(gpuVendor(resources), args.gpuFlag === undefined ? {} : { flag: args.gpuFlag });

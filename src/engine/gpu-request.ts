@@ -64,10 +64,13 @@ function containerGpus(c: ResourceContainer): number {
   return total;
 }
 
-/** The GPU resources a trial's containers ask for (`nvidia.com/gpu`, `amd.com/gpu`, …), sorted. */
-export function gpuResources(template: TrialTemplate): string[] {
+/**
+ * The GPU resources a trial's containers ask for (`nvidia.com/gpu`, `amd.com/gpu`, …), sorted,
+ * from the template's spec or a rendered one (a quantity that is a placeholder counts 0).
+ */
+export function gpuResources(template: TrialTemplate, spec: unknown = template.spec): string[] {
   const names = new Set<string>();
-  for (const t of podTemplates(workloadType(template), template.spec)) {
+  for (const t of podTemplates(workloadType(template), spec)) {
     const pod = podSpecOf(t) as { containers?: ResourceContainer[]; initContainers?: ResourceContainer[] };
     for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
       for (const [name, q] of Object.entries({ ...c.resources?.requests, ...c.resources?.limits }))
@@ -165,16 +168,23 @@ function largest(p: ParameterSpec): string {
  * numbers of the template, so none grows when a parameter takes a smaller value.
  */
 export function maxGpuRequest(spec: GpuStudySpec): number {
-  const index = Math.max(0, spec.maxTrials - 1);
+  return gpuRequest(spec.trialTemplate, renderedAtLargest(spec));
+}
+
+/** The GPU resources any trial of the study may ask for, GPU quantities that are parameters included. */
+export function studyGpuResources(spec: GpuStudySpec): string[] {
+  return gpuResources(spec.trialTemplate, renderedAtLargest(spec));
+}
+
+function renderedAtLargest(spec: GpuStudySpec): unknown {
   const params = Object.fromEntries(spec.parameters.map((p) => [p.name, largest(p)]));
-  const { spec: rendered } = renderWorkload(spec.trialTemplate, {
+  return renderWorkload(spec.trialTemplate, {
     study: 'study',
     name: 'trial',
-    index,
+    index: Math.max(0, spec.maxTrials - 1),
     params,
     types: typesOf(spec),
-  });
-  return gpuRequest(spec.trialTemplate, rendered);
+  }).spec;
 }
 
 /** GPUs one trial holds: its own rendered template counted, with its parameters' values. */

@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'n
 import { join } from 'node:path';
 import { durationSeconds, type StudySpec } from '../api/study.js';
 import type { TrialState } from '../api/trial.js';
-import { gpuResources, maxGpuRequest, trialGpuRequest } from '../engine/gpu-request.js';
+import { maxGpuRequest, studyGpuResources, trialGpuRequest } from '../engine/gpu-request.js';
 import { StudyEngine, type PriorTrial, type StudyOutcome } from '../engine/study-engine.js';
 import { primaryContainer, renderWorkload, trialName } from '../engine/trial-template.js';
 import { isActive } from '../engine/trial-view.js';
@@ -485,10 +485,9 @@ export class LocalRunner {
 
 function gpuPlan(opts: LocalRunOptions): GpuPlan | undefined {
   if (!opts.gpus) return undefined;
-  const template = opts.spec.trialTemplate;
   return {
     maxPerTrial: maxGpuRequest(opts.spec),
-    vendor: gpuVendor(gpuResources(template)),
+    vendor: gpuVendor(studyGpuResources(opts.spec)),
     allocator: new GpuAllocator(opts.gpus.ids, opts.gpus.trialsPerGpu ?? 1),
     source: opts.gpus.source,
     none: opts.gpus.none === true,

@@ -6,6 +6,7 @@ import {
   gpuRequest,
   gpuResources,
   maxGpuRequest,
+  studyGpuResources,
   trialGpuCounter,
   trialGpuRequest,
   type GpuStudySpec,
@@ -165,6 +166,13 @@ describe('GPUs of a trial of each kind, placeholders counted after rendering', (
     ]);
     assert.equal(trialGpuRequest(spec, trial(0, { nodes: '3', g: '2' })), 6);
     assert.equal(maxGpuRequest(spec), 16, 'the largest categorical number, 4, on 4 nodes');
+  });
+
+  it('names the GPU resources of quantities that are parameters', () => {
+    const job = { spec: { template: { spec: { containers: [gpus({ 'amd.com/gpu': '${params.g}' })] } } } };
+    const spec = studyOf(job, [param('g', 1, 2)]);
+    assert.deepEqual(studyGpuResources(spec), ['amd.com/gpu']);
+    assert.equal(maxGpuRequest(spec), 2);
   });
 
   it('bounds a count given by the trial index with the last trial’s', () => {
