@@ -228,6 +228,12 @@ export interface TrialKind extends WorkloadType {
 
 export const DEFAULT_TRIAL_KINDS: TrialKind[] = [{ ...JOB, resource: 'jobs' }];
 
+/** Why a Study of `type` cannot run; the chart's admission policy refuses it in the same words. */
+export function unconfiguredKindMessage(type: WorkloadType, configured: readonly TrialKind[]): string {
+  const kinds = configured.map(typeName).join(', ');
+  return `spec.trialTemplate: ${typeName(type)} is not one of the kinds this operator runs trials as (${kinds}); an administrator adds it with the Helm value trialKinds (--trial-kinds)`;
+}
+
 /**
  * `apiVersion/Kind[=resource]`, as --trial-kinds takes it: `batch/v1/Job`,
  * `jobset.x-k8s.io/v1alpha2/JobSet`, `example.com/v1/Widget=widgets`. Without a resource, a

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { objectivesOf, primaryObjective } from '../api/objectives.js';
 import type { StudySpec } from '../api/study.js';
-import { gpuRequest, gpuResources } from '../engine/gpu-request.js';
+import { maxGpuRequest, studyGpuResources } from '../engine/gpu-request.js';
 import { TRIAL_STATES, type TrialState } from '../api/trial.js';
 import { LocalRunner, type LocalRunResult } from '../local/local-runner.js';
 import { detectGpus, gpuVendor, type GpuDevices } from '../local/gpu-devices.js';
@@ -204,21 +204,20 @@ export async function runCommand(argv: string[]): Promise<number> {
  * be slow or missing), and a line saying how they will be shared.
  */
 async function gpusForRun(args: RunArgs): Promise<GpuDevices | undefined> {
-  const template = args.spec.trialTemplate;
-  const perTrial = gpuRequest(template);
+  const perTrial = maxGpuRequest(args.spec);
   if (perTrial === 0) return undefined;
-  const resources = gpuResources(template);
+  const resources = studyGpuResources(args.spec);
   let gpus: GpuDevices;
   try {
     gpus = await detectGpus(gpuVendor(resources), args.gpuFlag === undefined ? {} : { flag: args.gpuFlag });
   } catch (err) {
     throw new UserError((err as Error).message);
   }
-  const asks = `each trial asks for ${perTrial} ${resources.join(' + ')}`;
+  const asks = `each trial asks for at most ${perTrial} ${resources.join(' + ')}`;
   if (gpus.none) console.error(`GPUs: ${asks}; --gpus none: trials run without a GPU`);
   else if (perTrial > gpus.ids.length)
     console.error(
-      `GPUs: ${asks}, but this machine has ${gpus.ids.length} (${gpus.source}): every trial will fail; ` +
+      `GPUs: ${asks}, but this machine has ${gpus.ids.length} (${gpus.source}): a trial that asks for more fails; ` +
         `pass --gpus LIST, or --gpus none to run them without a GPU`,
     );
   else

@@ -1,14 +1,18 @@
+import type { ParameterSpec } from '../api/parameter.js';
 import type { TrialTemplate } from '../api/trial-template.js';
 import {
   asList,
   asObj,
+  isJob,
   JOBSET,
   podSpecOf,
   podTemplates,
   sameType,
+  TRAINJOB,
   workloadType,
   type WorkloadType,
 } from '../api/workload-kinds.js';
+import { renderWorkload } from './trial-template.js';
 
 /** Device-plugin GPU resources: `nvidia.com/gpu`, `amd.com/gpu`, … and NVIDIA MIG slices. */
 function isGpuResource(name: string): boolean {
@@ -60,10 +64,13 @@ function containerGpus(c: ResourceContainer): number {
   return total;
 }
 
-/** The GPU resources a trial's containers ask for (`nvidia.com/gpu`, `amd.com/gpu`, …), sorted. */
-export function gpuResources(template: TrialTemplate): string[] {
+/**
+ * The GPU resources a trial's containers ask for (`nvidia.com/gpu`, `amd.com/gpu`, …), sorted,
+ * from the template's spec or a rendered one (a quantity that is a placeholder counts 0).
+ */
+export function gpuResources(template: TrialTemplate, spec: unknown = template.spec): string[] {
   const names = new Set<string>();
-  for (const t of podTemplates(workloadType(template), template.spec)) {
+  for (const t of podTemplates(workloadType(template), spec)) {
     const pod = podSpecOf(t) as { containers?: ResourceContainer[]; initContainers?: ResourceContainer[] };
     for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
       for (const [name, q] of Object.entries({ ...c.resources?.requests, ...c.resources?.limits }))
@@ -90,24 +97,110 @@ function podGpus(pod: { containers?: ResourceContainer[]; initContainers?: Resou
   return Math.max(initPeak, apps + sidecars);
 }
 
-/** How many pods a JobSet runs from one replicated job (replicas × parallelism), when fixed in the template. */
-function podsOf(type: WorkloadType, path: (string | number)[], spec: unknown): number {
-  if (!sameType(type, JOBSET)) return 1;
-  const replicated = asObj(asList(asObj(spec)?.['replicatedJobs'])[path[2] as number]);
-  const count = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : 1);
-  return (
-    count(replicated?.['replicas']) * count(asObj(asObj(replicated?.['template'])?.['spec'])?.['parallelism'])
-  );
+const whole = (v: unknown, unset: number) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : unset;
+
+/** Pods a Job spec runs at once: `parallelism` (default 1), no more than its `completions`. */
+function jobPods(jobSpec: unknown): number {
+  const o = asObj(jobSpec);
+  return Math.min(whole(o?.['parallelism'], 1), whole(o?.['completions'], Infinity));
 }
 
 /**
- * GPUs one trial holds: its pod's for a Job; for other kinds, the sum over the pod templates
- * of the workload (a JobSet's times each replicated job's pods). Counts that are placeholders
- * count as 1 here.
+ * How many pods run at once from the pod template at `path`: a Job's parallelism; a JobSet's
+ * replicas times its job's parallelism; one for a kind kubetune does not know.
  */
-export function gpuRequest(template: TrialTemplate): number {
+function podsOf(type: WorkloadType, path: (string | number)[], spec: unknown): number {
+  if (isJob(type)) return jobPods(spec);
+  if (!sameType(type, JOBSET)) return 1;
+  const replicated = asObj(asList(asObj(spec)?.['replicatedJobs'])[path[2] as number]);
+  return whole(replicated?.['replicas'], 1) * jobPods(asObj(replicated?.['template'])?.['spec']);
+}
+
+/**
+ * A TrainJob's GPUs: `trainer.resourcesPerNode` on each of `trainer.numNodes` nodes. What it
+ * leaves unset comes from its runtime, which kubetune does not read: no resources count 0, no
+ * numNodes one node.
+ */
+function trainJobGpus(spec: unknown): number {
+  const trainer = asObj(asObj(spec)?.['trainer']);
+  const resources = asObj(trainer?.['resourcesPerNode']) as ResourceContainer['resources'];
+  return whole(trainer?.['numNodes'], 1) * containerGpus({ ...(resources ? { resources } : {}) });
+}
+
+/**
+ * GPUs one trial holds, from its workload spec (the template's, or one trial's rendered spec):
+ * the sum over the pod templates of the pods each runs at once times the GPUs of one such pod,
+ * and for a TrainJob its nodes' GPUs. A pod count that is still a placeholder counts as 1 and a
+ * GPU quantity as 0: render the trial's template first (trialGpuRequest), or bound the count over
+ * the search space (maxGpuRequest).
+ */
+export function gpuRequest(template: TrialTemplate, spec: unknown = template.spec): number {
   const type = workloadType(template);
-  return podTemplates(type, template.spec)
+  const pods = podTemplates(type, spec)
     .filter((t) => t.complete)
-    .reduce((sum, t) => sum + podGpus(podSpecOf(t)) * podsOf(type, t.path, template.spec), 0);
+    .reduce((sum, t) => sum + podGpus(podSpecOf(t)) * podsOf(type, t.path, spec), 0);
+  return sameType(type, TRAINJOB) ? pods + trainJobGpus(spec) : pods;
+}
+
+/** What GPU counting reads of a Study spec. */
+export interface GpuStudySpec {
+  trialTemplate: TrialTemplate;
+  parameters: readonly ParameterSpec[];
+  maxTrials: number;
+}
+
+const typesOf = (spec: GpuStudySpec) => Object.fromEntries(spec.parameters.map((p) => [p.name, p.type]));
+
+/** A parameter's largest value as the template would receive it (the largest number, for a categorical). */
+function largest(p: ParameterSpec): string {
+  if (p.type === 'int') return String(p.max);
+  // Only whole numbers count as GPUs or pods, so a double's largest countable value is its floor.
+  if (p.type === 'double') return String(Math.floor(p.max ?? 0));
+  const values = p.values ?? [];
+  const numbers = values.map(Number).filter((n) => Number.isFinite(n));
+  return numbers.length > 0 ? String(Math.max(...numbers)) : (values[0] ?? '');
+}
+
+/**
+ * The most GPUs any one trial of the study can hold: the template rendered with every parameter
+ * at its largest value and the last trial's index. Every count is a product and sum of whole
+ * numbers of the template, so none grows when a parameter takes a smaller value.
+ */
+export function maxGpuRequest(spec: GpuStudySpec): number {
+  return gpuRequest(spec.trialTemplate, renderedAtLargest(spec));
+}
+
+/** The GPU resources any trial of the study may ask for, GPU quantities that are parameters included. */
+export function studyGpuResources(spec: GpuStudySpec): string[] {
+  return gpuResources(spec.trialTemplate, renderedAtLargest(spec));
+}
+
+function renderedAtLargest(spec: GpuStudySpec): unknown {
+  const params = Object.fromEntries(spec.parameters.map((p) => [p.name, largest(p)]));
+  return renderWorkload(spec.trialTemplate, {
+    study: 'study',
+    name: 'trial',
+    index: Math.max(0, spec.maxTrials - 1),
+    params,
+    types: typesOf(spec),
+  }).spec;
+}
+
+/** GPUs one trial holds: its own rendered template counted, with its parameters' values. */
+export function trialGpuRequest(
+  spec: GpuStudySpec,
+  trial: { study: string; name: string; index: number; params: Record<string, string> },
+): number {
+  const { spec: rendered } = renderWorkload(spec.trialTemplate, { ...trial, types: typesOf(spec) });
+  return gpuRequest(spec.trialTemplate, rendered);
+}
+
+/** trialGpuRequest for each trial of one study; renders nothing for a study whose trials hold no GPU. */
+export function trialGpuCounter(
+  study: string,
+  spec: GpuStudySpec,
+): (trial: { name: string; index: number; params: Record<string, string> }) => number {
+  if (maxGpuRequest(spec) === 0) return () => 0;
+  return (trial) => trialGpuRequest(spec, { study, ...trial });
 }

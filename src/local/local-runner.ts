@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'n
 import { join } from 'node:path';
 import { durationSeconds, type StudySpec } from '../api/study.js';
 import type { TrialState } from '../api/trial.js';
-import { gpuRequest, gpuResources } from '../engine/gpu-request.js';
+import { maxGpuRequest, studyGpuResources, trialGpuRequest } from '../engine/gpu-request.js';
 import { StudyEngine, type PriorTrial, type StudyOutcome } from '../engine/study-engine.js';
 import { primaryContainer, renderWorkload, trialName } from '../engine/trial-template.js';
 import { isActive } from '../engine/trial-view.js';
@@ -53,7 +53,8 @@ export interface LocalRunOptions {
 
 /** How the runner shares GPUs among trials that ask for them. */
 interface GpuPlan {
-  perTrial: number;
+  /** The most GPUs one trial can ask for (counts may be parameters): what starting one plans for. */
+  maxPerTrial: number;
   vendor: GpuVendor;
   allocator: GpuAllocator;
   source: string;
@@ -279,9 +280,10 @@ export class LocalRunner {
   /** How many more trials the free GPU shares can take. */
   private gpuTrialsRoom(): number {
     const gpus = this.gpus;
-    // A trial that can never fit is started anyway, to fail with the reason.
-    if (!gpus || gpus.perTrial === 0 || gpus.none || !gpus.allocator.fits(gpus.perTrial)) return Infinity;
-    return gpus.allocator.room(gpus.perTrial);
+    if (!gpus || gpus.maxPerTrial === 0 || gpus.none) return Infinity;
+    // A trial that asks for more than the machine has is started anyway, to fail with the reason.
+    const planned = Math.min(gpus.maxPerTrial, gpus.allocator.devices.length);
+    return planned === 0 ? Infinity : gpus.allocator.room(planned);
   }
 
   private stopAll(cause: RunnerStop): void {
@@ -367,8 +369,14 @@ export class LocalRunner {
    */
   private takeGpus(trial: LocalTrial, spec: ProcessSpec): string[] | undefined {
     const gpus = this.gpus;
-    if (!gpus || gpus.perTrial === 0) return [];
-    const { allocator, perTrial, vendor, source } = gpus;
+    if (!gpus || gpus.maxPerTrial === 0) return [];
+    const { allocator, vendor, source } = gpus;
+    const perTrial = trialGpuRequest(this.opts.spec, {
+      study: this.opts.name,
+      name: trial.name,
+      index: trial.index,
+      params: trial.formattedParams,
+    });
     if (gpus.none) {
       Object.assign(spec.env, visibleDevicesEnv(vendor, []));
       trial.devices = [];
@@ -482,10 +490,9 @@ export class LocalRunner {
 
 function gpuPlan(opts: LocalRunOptions): GpuPlan | undefined {
   if (!opts.gpus) return undefined;
-  const template = opts.spec.trialTemplate;
   return {
-    perTrial: gpuRequest(template),
-    vendor: gpuVendor(gpuResources(template)),
+    maxPerTrial: maxGpuRequest(opts.spec),
+    vendor: gpuVendor(studyGpuResources(opts.spec)),
     allocator: new GpuAllocator(opts.gpus.ids, opts.gpus.trialsPerGpu ?? 1),
     source: opts.gpus.source,
     none: opts.gpus.none === true,

@@ -28,7 +28,14 @@ export interface StudyInformers {
   jobs: SupervisedInformer<V1Job>[];
   /** Trial workloads of the configured kinds other than Job. */
   workloads: SupervisedInformer<KubernetesObject>[];
+  /** The same informers by kind: a kind whose CRD is missing must not hold up the others. */
+  workloadKinds: KindInformers[];
   pods: SupervisedInformer<V1Pod>[];
+}
+
+export interface KindInformers {
+  kind: TrialKind;
+  informers: SupervisedInformer<KubernetesObject>[];
 }
 
 type Scope = { namespace?: string };
@@ -106,6 +113,41 @@ export function createInformers(
       byStudy,
     );
 
+  const workload = (k: TrialKind, s: Scope) => {
+    const group = apiGroup(k.apiVersion);
+    const version = apiVersionOnly(k.apiVersion);
+    return make<KubernetesObject>(
+      `${k.resource}.${group}${s.namespace ? `/${s.namespace}` : ''}`,
+      kindPath(k, s),
+      () =>
+        paginate<KubernetesObject>(
+          async (page) =>
+            (s.namespace
+              ? await c.custom.listNamespacedCustomObject({
+                  group,
+                  version,
+                  namespace: s.namespace,
+                  plural: k.resource,
+                  labelSelector: selector,
+                  ...page,
+                })
+              : await c.custom.listCustomObjectForAllNamespaces({
+                  group,
+                  version,
+                  plural: k.resource,
+                  labelSelector: selector,
+                  ...page,
+                })) as KubernetesListObject<KubernetesObject>,
+        ),
+      // Any kind's status is the user's CEL input, so only managedFields can go.
+      trimOwn,
+      selector,
+    );
+  };
+
+  const workloadKinds = trialKinds
+    .filter((k) => !isJob(k))
+    .map((kind) => ({ kind, informers: scopes.map((s) => workload(kind, s)) }));
   return {
     studies: scopes.map((s) => custom<StudyObject>(STUDY_PLURAL, s, false)),
     trials: scopes.map((s) => custom<TrialObject>(TRIAL_PLURAL, s, true)),
@@ -123,41 +165,8 @@ export function createInformers(
         selector,
       ),
     ),
-    workloads: trialKinds
-      .filter((k) => !isJob(k))
-      .flatMap((k) =>
-        scopes.map((s) => {
-          const group = apiGroup(k.apiVersion);
-          const version = apiVersionOnly(k.apiVersion);
-          return make<KubernetesObject>(
-            `${k.resource}.${group}${s.namespace ? `/${s.namespace}` : ''}`,
-            kindPath(k, s),
-            () =>
-              paginate<KubernetesObject>(
-                async (page) =>
-                  (s.namespace
-                    ? await c.custom.listNamespacedCustomObject({
-                        group,
-                        version,
-                        namespace: s.namespace,
-                        plural: k.resource,
-                        labelSelector: selector,
-                        ...page,
-                      })
-                    : await c.custom.listCustomObjectForAllNamespaces({
-                        group,
-                        version,
-                        plural: k.resource,
-                        labelSelector: selector,
-                        ...page,
-                      })) as KubernetesListObject<KubernetesObject>,
-              ),
-            // Any kind's status is the user's CEL input, so only managedFields can go.
-            trimOwn,
-            selector,
-          );
-        }),
-      ),
+    workloads: workloadKinds.flatMap((k) => k.informers),
+    workloadKinds,
     pods: scopes.map((s) =>
       make<V1Pod>(
         `pods${s.namespace ? `/${s.namespace}` : ''}`,

@@ -28,9 +28,11 @@ import {
   FairShareLedger,
   SlotLedger,
   shareProfile,
+  trialGpus,
   type TrialLedger,
 } from './study/slot-ledger.js';
 import { StudyCache, studyIndexOf, type Expectations } from './study/study-cache.js';
+import { KindAvailability } from './kind-availability.js';
 import { countTrials } from './study/study-status.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
@@ -184,17 +186,20 @@ async function runControllers(
     ...informers.pods,
   ];
   for (const inf of labelled) for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, byLabel);
-  const all = [
-    ...informers.studies,
-    ...informers.trials,
-    ...informers.jobs,
-    ...informers.workloads,
-    ...informers.pods,
-  ];
+  const own = [...informers.studies, ...informers.trials, ...informers.jobs, ...informers.pods];
+  const all = [...own, ...informers.workloads];
+  const kinds = new KindAvailability(informers.workloadKinds, logger, {
+    setAvailable: (kind, up) => metrics.trialKindAvailable.set({ kind }, up ? 1 : 0),
+    // The resync would get to them within a minute; they need not wait that long.
+    onAvailable: () => {
+      for (const s of informers.studies.flatMap((i) => i.list())) enqueue(objectKey(s));
+    },
+  });
   for (const inf of all) {
     inf.onRestart = (reason: string) => {
       metrics.informerRestarts.inc({ informer: inf.name });
       logger.warn({ informer: inf.name, reason }, 'informer restarted');
+      kinds.informerFailed(inf);
     };
   }
 
@@ -239,6 +244,7 @@ async function runControllers(
     events,
     advisor,
     ...(opts.trialKinds ? { trialKinds: opts.trialKinds } : {}),
+    kindUnavailable: (kind) => kinds.unavailable(kind),
     policy: (spec) => podPolicyRefusal(spec.trialTemplate, opts.podPolicy) ?? prometheusAllowlist.check(spec),
     logger,
     hooks: {
@@ -257,13 +263,19 @@ async function runControllers(
     ...(slots ? { slots } : {}),
   });
 
-  await Promise.all(all.map((i) => i.start()));
+  // Ready once the operator's own kinds are listed; a missing trial kind holds up only its Studies.
+  await Promise.all([...own.map((i) => i.start()), kinds.start()]);
   // Trials that were active before this start hold their slots before any worker plans more.
-  for (const s of informers.studies.flatMap((i) => i.list())) announce(s);
+  const gpusOf = new Map<string, ReturnType<typeof trialGpus>>();
+  for (const s of informers.studies.flatMap((i) => i.list())) {
+    announce(s);
+    const spec = StudySpec.safeParse(s.spec);
+    if (spec.success) gpusOf.set(objectKey(s), trialGpus(s.metadata?.name ?? '', spec.data));
+  }
   for (const t of informers.trials.flatMap((i) => i.list())) {
     const study = studyIndexOf(t);
     if (slots && study && !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending'))
-      slots.hold(study, objectKey(t));
+      slots.hold(study, objectKey(t), gpusOf.get(study)?.(t));
   }
   setReady(true);
   logger.info(

@@ -5,7 +5,7 @@ import { SearchSpace } from '../engine/search-space.js';
 import type { KubeClients } from '../operator/kube/clients.js';
 import { LABEL_STUDY, LABEL_TRIAL, type StudyObject, type TrialObject } from '../operator/kube/resources.js';
 import { createInformers } from '../operator/informers.js';
-import { gpuRequest } from '../engine/gpu-request.js';
+import { trialGpus } from '../operator/study/slot-ledger.js';
 import { trialGpuHours } from '../operator/study/study-status.js';
 import type { ReportStudy, ReportTrial } from './model.js';
 import { DASHBOARD_LOG_BYTES, type StudySource } from './source.js';
@@ -48,7 +48,8 @@ export function clusterStudy(
   if (!parsed.success) return undefined;
   const spec = parsed.data;
   const space = new SearchSpace(spec.parameters);
-  const gpus = gpuRequest(spec.trialTemplate);
+  const gpusOf = trialGpus(study.metadata?.name ?? '', spec);
+
   const namespace = study.metadata?.namespace ?? '';
   const name = study.metadata?.name ?? '';
   const id = `${namespace}/${name}`;
@@ -56,7 +57,7 @@ export function clusterStudy(
     id,
     name,
     spec,
-    trials.map((t) => clusterTrial(t, space, gpus, now)),
+    trials.map((t) => clusterTrial(t, space, gpusOf(t), now)),
     {
       logUrl: `log?study=${encodeURIComponent(id)}`,
       ...(study.status?.priors ? { priors: study.status.priors } : {}),

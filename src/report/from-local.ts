@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { LocalTrial } from '../local/local-trial.js';
 import type { PriorsStatus } from '../api/warm-start.js';
 import type { StudyResults } from '../local/results.js';
-import { gpuRequest } from '../engine/gpu-request.js';
+import { trialGpuCounter } from '../engine/gpu-request.js';
 import { trialGpuHours } from '../operator/study/study-status.js';
 import type { ReportStudy, ReportTrial } from './model.js';
 import { reportStudy } from './study-data.js';
@@ -49,8 +49,10 @@ export function localTrial(t: LocalTrial, gpus: number, withLog: boolean): Repor
 
 /** A local run's results as the page sees them; `withLogs` embeds each trial's log tail. */
 export function localStudy(results: StudyResults, opts: { withLogs: boolean; logUrl?: string }): ReportStudy {
-  const gpus = gpuRequest(results.spec.trialTemplate);
-  const trials = results.trials.map((t) => localTrial(t, gpus, opts.withLogs));
+  const gpusOf = trialGpuCounter(results.study, results.spec);
+  const trials = results.trials.map((t) =>
+    localTrial(t, gpusOf({ name: t.name, index: t.index, params: t.formattedParams }), opts.withLogs),
+  );
   return reportStudy(results.study, results.study, results.spec, trials, {
     ...(opts.logUrl ? { logUrl: opts.logUrl } : {}),
     ...(results.priors.length ? { priors: priorsBySource(results.priors) } : {}),

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { chartDir, helmAsync } from '../support/helm.js';
 import type { AfterHook } from './support/cluster.js';
 import { createTestNamespace, kubectl, uniqueName, waitFor } from './support/cluster.js';
@@ -57,6 +57,18 @@ function studyYaml(name: string, namespace: string, pod: (p: Pod) => void = () =
   });
 }
 
+/** The same Study with its trials as one-replica JobSets of that pod. */
+function jobSetStudyYaml(name: string, namespace: string): string {
+  const study = parse(studyYaml(name, namespace)) as { spec: { trialTemplate: Record<string, unknown> } };
+  const job = study.spec.trialTemplate as { spec: Record<string, unknown> };
+  study.spec.trialTemplate = {
+    apiVersion: 'jobset.x-k8s.io/v1alpha2',
+    kind: 'JobSet',
+    spec: { replicatedJobs: [{ name: 'workers', replicas: 1, template: { spec: job.spec } }] },
+  };
+  return stringify(study);
+}
+
 const container = (p: Pod) => (p.spec['containers'] as Record<string, unknown>[])[0]!;
 
 /** `kubectl create` of a Study as `user` (impersonated), or as the admin when undefined. */
@@ -83,6 +95,8 @@ describe('Study admission and immutability in the real apiserver', () => {
       'templates/admission-policy.yaml',
       '--set-json',
       `admissionPolicy.namespaceSelector={"matchLabels":{"kubetune.dev/policy-test":"${id}"}}`,
+      '--set-json',
+      'trialKinds=[{"apiVersion":"batch/v1","kind":"Job"},{"apiVersion":"jobset.x-k8s.io/v1alpha2","kind":"JobSet"}]',
     ]);
     assert.equal(rendered.code, 0, rendered.stderr);
     policyFile = file(rendered.stdout);
@@ -93,7 +107,10 @@ describe('Study admission and immutability in the real apiserver', () => {
     if (policyFile) await kubectl(['delete', '--ignore-not-found', '-f', policyFile]);
   });
 
-  /** A namespace under the policy where alice may write Studies, and bob Studies and Jobs. */
+  /**
+   * A namespace under the policy where alice may write Studies, bob Studies and Jobs, and carol
+   * Studies, Jobs and JobSets.
+   */
   async function policedNamespace(t: AfterHook): Promise<string> {
     const ns = await createTestNamespace(t, suite.c, 'adm');
     const res = await kubectl(['label', 'namespace', ns, label]);
@@ -120,9 +137,11 @@ describe('Study admission and immutability in the real apiserver', () => {
       ['create', 'get', 'list', 'watch', 'update', 'patch'],
     );
     await role('job-creator', ['batch'], ['jobs'], ['create']);
-    await bind('study-author', 'alice');
-    await bind('study-author', 'bob');
+    await role('jobset-creator', ['jobset.x-k8s.io'], ['jobsets'], ['create']);
+    for (const user of ['alice', 'bob', 'carol']) await bind('study-author', user);
     await bind('job-creator', 'bob');
+    await bind('job-creator', 'carol');
+    await bind('jobset-creator', 'carol');
     // The policy and its namespace selector take effect asynchronously; a server-side dry run
     // of a privileged Study shows when they have.
     const probe = file(
@@ -147,12 +166,46 @@ describe('Study admission and immutability in the real apiserver', () => {
     const res = await create(studyYaml('by-alice', ns), 'alice');
     refused(
       res,
-      /ValidatingAdmissionPolicy .* denied request: user alice may not create Jobs in namespace/,
+      new RegExp(
+        `ValidatingAdmissionPolicy .* denied request: user alice may not create jobs\\.batch \\(batch/v1 Job\\) in namespace ${ns}: `,
+      ),
       'alice',
     );
-    assert.match(res.stderr, new RegExp(`namespace ${ns}: a Study runs its trials as Jobs`));
     const got = await kubectl(['get', 'study', 'by-alice', '-n', ns]);
     assert.notEqual(got.code, 0, 'nothing was stored');
+  });
+
+  it('refuses a JobSet Study from a user who may create Jobs but not JobSets, and admits one who may', async (t) => {
+    const ns = await policedNamespace(t);
+    const can = await kubectl(['auth', 'can-i', 'create', 'jobs.batch', '-n', ns, '--as=bob']);
+    assert.equal(can.stdout.trim(), 'yes', 'RBAC lets bob create Jobs');
+    const res = await create(jobSetStudyYaml('jobset-by-bob', ns), 'bob');
+    refused(
+      res,
+      new RegExp(
+        `user bob may not create jobsets\\.jobset\\.x-k8s\\.io \\(jobset\\.x-k8s\\.io/v1alpha2 JobSet\\) in namespace ${ns}: the operator creates the trials of this Study as JobSet objects`,
+      ),
+      'bob',
+    );
+    assert.notEqual((await kubectl(['get', 'study', 'jobset-by-bob', '-n', ns])).code, 0, 'nothing stored');
+    const ok = await create(jobSetStudyYaml('jobset-by-carol', ns), 'carol');
+    assert.equal(ok.code, 0, `carol may create JobSets: ${ok.stderr}`);
+    const job = await create(studyYaml('job-by-bob', ns), 'bob');
+    assert.equal(job.code, 0, `a Job Study from bob is admitted as before: ${job.stderr}`);
+  });
+
+  it('refuses a Study whose trial kind is not one of trialKinds, even from the cluster admin', async (t) => {
+    const ns = await policedNamespace(t);
+    const study = parse(studyYaml('trainjob', ns)) as { spec: { trialTemplate: Record<string, unknown> } };
+    Object.assign(study.spec.trialTemplate, {
+      apiVersion: 'trainer.kubeflow.org/v1alpha1',
+      kind: 'TrainJob',
+    });
+    refused(
+      await create(stringify(study)),
+      /spec\.trialTemplate: trainer\.kubeflow\.org\/v1alpha1 TrainJob is not one of the kinds this operator runs trials as \(batch\/v1 Job, jobset\.x-k8s\.io\/v1alpha2 JobSet\); an administrator adds it with the Helm value trialKinds/,
+      'a TrainJob Study',
+    );
   });
 
   it('refuses privileged, hostPath, nodeName and foreign-ServiceAccount trials from a user who may create Jobs', async (t) => {

@@ -4,6 +4,7 @@
  * template supplies `variables.profile` and `variables.allowedServiceAccounts` from its values.
  */
 import { stringify } from 'yaml';
+import { JOB } from '../../api/workload-kinds.js';
 import { CONTAINER_LISTS, TEMPLATE_PATH } from './check.js';
 import {
   BASELINE_RULES,
@@ -140,11 +141,19 @@ const namedServiceAccounts = SERVICE_ACCOUNT_FIELDS.map((f) =>
 
 /** Variables the validations read, after the chart's `profile` and `allowedServiceAccounts`. */
 export const POLICY_VARIABLES: CelVariable[] = [
+  // The trial's kind as workloadType() reads it; the chart's kind checks read these too.
+  {
+    name: 'trialApiVersion',
+    expression: `has(object.spec.trialTemplate.apiVersion) ? object.spec.trialTemplate.apiVersion : ${quote(JOB.apiVersion)}`,
+  },
+  {
+    name: 'trialKind',
+    expression: `has(object.spec.trialTemplate.kind) ? object.spec.trialTemplate.kind : ${quote(JOB.kind)}`,
+  },
   // Other kinds lay their pod templates out in their own ways; the operator checks those.
   {
     name: 'jobTemplate',
-    expression:
-      "!has(object.spec.trialTemplate.kind) || (object.spec.trialTemplate.kind == 'Job' && object.spec.trialTemplate.apiVersion == 'batch/v1')",
+    expression: `variables.trialApiVersion == ${quote(JOB.apiVersion)} && variables.trialKind == ${quote(JOB.kind)}`,
   },
   { name: 'template', expression: 'object.spec.trialTemplate.spec.template' },
   { name: 'podSpec', expression: 'variables.template.spec' },

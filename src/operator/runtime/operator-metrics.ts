@@ -137,6 +137,12 @@ export function createOperatorMetrics(
       labelNames: ['informer'] as const,
       registers: r,
     }),
+    trialKindAvailable: new Gauge({
+      name: 'kubetune_trial_kind_available',
+      help: '1 once a configured trial kind (resource.group) has been listed, 0 while it cannot be (e.g. its CRD is not installed)',
+      labelNames: ['kind'] as const,
+      registers: r,
+    }),
     leader: new Gauge({
       name: 'kubetune_leader',
       help: '1 while this replica holds the leader lease, else 0',

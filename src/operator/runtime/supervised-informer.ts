@@ -78,6 +78,8 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private watchdog: NodeJS.Timeout | undefined;
   private stopped = true;
   private firstSync: { resolve(): void; reject(err: Error): void } | undefined;
+  private listed = false;
+  private lastFailure: unknown;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -95,6 +97,16 @@ export class SupervisedInformer<T extends KubernetesObject> {
 
   get name(): string {
     return this.opts.name;
+  }
+
+  /** Whether a list has ever succeeded: before that the cache stands for nothing. */
+  get synced(): boolean {
+    return this.listed;
+  }
+
+  /** The error of the last failed list or watch since the last successful list, if any. */
+  get failure(): unknown {
+    return this.lastFailure;
   }
 
   on(event: EventName, cb: (obj: T) => void): void {
@@ -164,15 +176,12 @@ export class SupervisedInformer<T extends KubernetesObject> {
     informer.on('update', (obj) => live() && this.upsert(obj));
     informer.on('delete', (obj) => live() && this.remove(obj));
     informer.on('connect', () => live() && this.touch());
-    informer.on(
-      'error',
-      (err) => live() && this.scheduleRestart(`watch or list failed: ${errorMessage(err)}`),
-    );
+    informer.on('error', (err) => live() && this.fail(err, `watch or list failed: ${errorMessage(err)}`));
     informer.start().then(
       // ListWatch starts its watch after the list even if stop() was called meanwhile; stopping
       // again once start() has returned aborts that late watch.
       () => (live() ? undefined : informer.stop().catch(() => undefined)),
-      (err: unknown) => live() && this.scheduleRestart(`start failed: ${errorMessage(err)}`),
+      (err: unknown) => live() && this.fail(err, `start failed: ${errorMessage(err)}`),
     );
   }
 
@@ -181,6 +190,11 @@ export class SupervisedInformer<T extends KubernetesObject> {
     const old = this.current;
     this.current = undefined;
     return old;
+  }
+
+  private fail(err: unknown, reason: string): void {
+    this.lastFailure = err;
+    this.scheduleRestart(reason);
   }
 
   private scheduleRestart(reason: string): void {
@@ -222,6 +236,8 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private replace(items: T[]): void {
     this.touch();
     this.currentListedAt = performance.now();
+    this.listed = true;
+    this.lastFailure = undefined;
     const seen = new Set<string>();
     for (const obj of items) {
       seen.add(keyOf(obj));

@@ -1,16 +1,16 @@
 import type { StudyPhase } from '../../api/study.js';
 import { TERMINAL_TRIAL_STATES, type TrialState } from '../../api/trial.js';
-import type { TrialTemplate } from '../../api/trial-template.js';
 import { fairShare, type Capacity, type ShareClaim } from './fair-share.js';
-import { gpuRequest } from '../../engine/gpu-request.js';
+import { maxGpuRequest, trialGpuCounter, type GpuStudySpec } from '../../engine/gpu-request.js';
 
 /** What the reconciler asks of an operator-wide cap; fair-share ledgers also take profiles and settle grants. */
 export interface TrialLedger {
   available(studyKey: string, wanted: number): number;
-  reserve(studyKey: string, trialKey: string): boolean;
+  /** `gpus`: what the trial holds, counted from its rendered template (trialGpus). */
+  reserve(studyKey: string, trialKey: string, gpus?: number): boolean;
   release(trialKey: string): void;
-  hold(studyKey: string, trialKey: string): void;
-  sync(studyKey: string, activeTrialKeys: Iterable<string>): void;
+  hold(studyKey: string, trialKey: string, gpus?: number): void;
+  sync(studyKey: string, activeTrialKeys: Iterable<string>, gpusOf?: (trialKey: string) => number): void;
   forgetStudy(studyKey: string): void;
   profile?(studyKey: string, profile: StudyShareProfile): void;
   announce?(studyKey: string, profile: StudyShareProfile, demand: number): void;
@@ -103,20 +103,32 @@ export class SlotLedger implements TrialLedger {
 export interface StudyShareProfile {
   priority: number;
   weight: number;
+  /**
+   * The most GPUs one of its trials can hold (counts may be parameters): grants are made for
+   * this many, so a trial never holds more than it was granted; each holds its own count.
+   */
   gpusPerTrial: number;
 }
 
 /** The profile of a study spec; defaults apply to a raw spec from the cache. */
-export function shareProfile(spec: {
-  priority?: number;
-  weight?: number;
-  trialTemplate: TrialTemplate;
-}): StudyShareProfile {
+export function shareProfile(spec: GpuStudySpec & { priority?: number; weight?: number }): StudyShareProfile {
   return {
     priority: spec.priority ?? 0,
     weight: spec.weight ?? 1,
-    gpusPerTrial: gpuRequest(spec.trialTemplate),
+    gpusPerTrial: maxGpuRequest(spec),
   };
+}
+
+/** The GPUs each trial of a study holds, counted from its own rendered template. */
+export function trialGpus(
+  study: string,
+  spec: GpuStudySpec,
+): (trial: {
+  metadata: { name?: string };
+  spec: { index: number; parameters: Record<string, string> };
+}) => number {
+  const count = trialGpuCounter(study, spec);
+  return (t) => count({ name: t.metadata.name ?? '', index: t.spec.index, params: t.spec.parameters });
 }
 
 /**
@@ -193,13 +205,17 @@ export class FairShareLedger implements TrialLedger {
     return n;
   }
 
-  /** Turns one of the study's grants into the trial's hold; false when it has none left. */
-  reserve(studyKey: string, trialKey: string): boolean {
+  /**
+   * Turns one of the study's grants into the trial's hold of its `gpus` (no more than the
+   * gpusPerTrial granted, which bounds every trial; the rest is free again); false when it has
+   * none left.
+   */
+  reserve(studyKey: string, trialKey: string, gpus?: number): boolean {
     if (this.held.has(trialKey)) return true;
     const state = this.state(studyKey);
     if (state.granted < 1) return false;
     state.granted--;
-    this.held.set(trialKey, { study: studyKey, gpus: state.gpusPerTrial });
+    this.held.set(trialKey, { study: studyKey, gpus: gpus ?? state.gpusPerTrial });
     return true;
   }
 
@@ -217,12 +233,12 @@ export class FairShareLedger implements TrialLedger {
   }
 
   /** Records a trial that is already active (found at startup): it holds its GPUs even above the cap. */
-  hold(studyKey: string, trialKey: string): void {
-    this.held.set(trialKey, { study: studyKey, gpus: this.state(studyKey).gpusPerTrial });
+  hold(studyKey: string, trialKey: string, gpus?: number): void {
+    this.held.set(trialKey, { study: studyKey, gpus: gpus ?? this.state(studyKey).gpusPerTrial });
   }
 
   /** Makes the study's holds exactly its active trials, as just listed. */
-  sync(studyKey: string, activeTrialKeys: Iterable<string>): void {
+  sync(studyKey: string, activeTrialKeys: Iterable<string>, gpusOf?: (trialKey: string) => number): void {
     const active = new Set(activeTrialKeys);
     let freed = false;
     for (const [trial, h] of this.held) {
@@ -231,7 +247,7 @@ export class FairShareLedger implements TrialLedger {
         freed = true;
       }
     }
-    for (const trial of active) if (!this.held.has(trial)) this.hold(studyKey, trial);
+    for (const trial of active) if (!this.held.has(trial)) this.hold(studyKey, trial, gpusOf?.(trial));
     if (freed) this.wake();
   }
 

@@ -9,7 +9,7 @@ import { trialName } from '../../engine/trial-template.js';
 import {
   DEFAULT_TRIAL_KINDS,
   sameType,
-  typeName,
+  unconfiguredKindMessage,
   workloadType,
   type TrialKind,
 } from '../../api/workload-kinds.js';
@@ -23,8 +23,9 @@ import { ownerReference, trialLabels } from '../trials/job-builder.js';
 import type { TrialMetricsTracker } from '../trials/metrics-tracker.js';
 import { httpStatus, isTransient, retryAfterMs, StudyProblem } from './reconcile-errors.js';
 import { QueueReasons } from './queued-trials.js';
-import { gpuRequest } from '../../engine/gpu-request.js';
-import { shareProfile, type TrialLedger } from './slot-ledger.js';
+import { shareProfile, trialGpus, type TrialLedger } from './slot-ledger.js';
+
+type TrialGpus = ReturnType<typeof trialGpus>;
 import { studyElapsedSeconds, trialGpuHours } from './study-status.js';
 import { StudyStatusWriter } from './status-writer.js';
 import type { StudyCache } from './study-cache.js';
@@ -58,6 +59,8 @@ export interface ReconcilerDeps {
   advisor?: Advisor;
   /** The kinds trials may be; batch/v1 Job when unset. */
   trialKinds?: TrialKind[];
+  /** Why Studies of a configured kind cannot run now (its CRD is not installed), if they cannot. */
+  kindUnavailable?(kind: TrialKind): string | undefined;
   /** The operator's own limits on a valid spec (trial pod policy, Prometheus allowlist): a message makes it InvalidSpec. */
   policy?(spec: StudySpec): string | undefined;
   now?(): Date;
@@ -86,6 +89,7 @@ export class StudyReconciler {
   private readonly status: StudyStatusWriter;
   private readonly engines = new Map<string, ParsedEngine>();
   private readonly advisor: Advisor;
+  private readonly gpuCounts = new WeakMap<object, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.store = new TrialStore(deps.clients, deps.cache);
@@ -126,6 +130,16 @@ export class StudyReconciler {
         return {};
       }
       const ps = { ...study, spec: parsed.engine.spec as StudySpec } as ParsedStudy;
+      // Its workloads cannot be listed, so nothing about its trials is known: touch none of them.
+      const unavailable = this.deps.kindUnavailable?.(this.trialKind(ps.spec) as TrialKind);
+      if (unavailable) {
+        await this.status.reportProblem(
+          study,
+          new StudyProblem('TrialKindUnavailable', unavailable),
+          this.now(),
+        );
+        return {};
+      }
       return await this.drive(ps, parsed, triggeredAt);
     } catch (err) {
       return this.recover(study, err);
@@ -169,8 +183,10 @@ export class StudyReconciler {
     ]);
     let requeueAfterMs: number | undefined;
     const now = this.now();
-    const gpus = gpuRequest(ps.spec.trialTemplate);
-    const { entries, misfit } = this.entries(engine, trialObjects, (o) => trialGpuHours(o.status, gpus, now));
+    const gpusOf = this.trialGpus(ps);
+    const { entries, misfit } = this.entries(engine, trialObjects, (o) =>
+      trialGpuHours(o.status, gpusOf(o), now),
+    );
     const pass: StudyPass = {
       ps,
       kind,
@@ -184,7 +200,7 @@ export class StudyReconciler {
       ...(priors ? { priors } : {}),
     };
     this.deps.slots?.profile?.(objectKey(ps), shareProfile(ps.spec));
-    this.syncActive(objectKey(ps), pass.entries);
+    this.syncActive(objectKey(ps), pass.entries, gpusOf);
     const byName = new Map(workloads.map((w) => [w.metadata?.name as string, w]));
     let freed = 0;
     for (const entry of [...pass.entries]) {
@@ -196,7 +212,7 @@ export class StudyReconciler {
       studyElapsedSeconds(ps.status?.startTime, now),
     );
     if (outcome.done) await this.stopActive(pass, outcome);
-    else if (!misfit) await this.startTrials(pass, freed > 0 ? triggeredAt : undefined);
+    else if (!misfit) await this.startTrials(pass, gpusOf, freed > 0 ? triggeredAt : undefined);
     // A study that starts nothing this pass wants nothing: its stale demand must not hold back others.
     if (outcome.done || misfit) this.deps.slots?.available(objectKey(ps), 0);
     await this.status.write(pass);
@@ -207,14 +223,27 @@ export class StudyReconciler {
    * Trials that are no longer active (ended, or deleted from under the study) are no longer
    * followed and no longer hold a slot of the operator-wide cap.
    */
-  private syncActive(studyKey: string, entries: TrialEntry[]): void {
-    const active = new Set(
+  private syncActive(studyKey: string, entries: TrialEntry[], gpusOf: TrialGpus): void {
+    const active = new Map(
       entries
         .filter((e) => !TERMINAL_TRIAL_STATES.has(e.view.state) && !e.object.metadata.deletionTimestamp)
-        .map((e) => objectKey(e.object)),
+        .map((e) => [objectKey(e.object), e.object]),
     );
     for (const key of this.deps.tracker.trackedKeys(studyKey)) if (!active.has(key)) this.trials.forget(key);
-    this.deps.slots?.sync(studyKey, active);
+    this.deps.slots?.sync(studyKey, active.keys(), (key) => gpusOf(active.get(key)!));
+  }
+
+  /**
+   * GPUs of each trial, from its own rendered template. A Trial's spec never changes, so the
+   * count is kept per spec object: trials the cache has not replaced are not rendered again.
+   */
+  private trialGpus(ps: ParsedStudy): TrialGpus {
+    const count = trialGpus(ps.metadata.name, ps.spec);
+    return (t) => {
+      let gpus = this.gpuCounts.get(t.spec);
+      if (gpus === undefined) this.gpuCounts.set(t.spec, (gpus = count(t)));
+      return gpus;
+    };
   }
 
   /** A spent wall-clock budget is the reason its running trials stop, so they say so. */
@@ -226,14 +255,18 @@ export class StudyReconciler {
   }
 
   /** Plans and creates trials for the free slots, each holding a slot of the operator-wide cap. */
-  private async startTrials(pass: StudyPass, refillTriggeredAt: number | undefined): Promise<void> {
+  private async startTrials(
+    pass: StudyPass,
+    gpusOf: TrialGpus,
+    refillTriggeredAt: number | undefined,
+  ): Promise<void> {
     const studyKey = objectKey(pass.ps);
     const views = pass.entries.map((e) => e.view);
     const free = pass.engine.freeSlots(views);
     const wanted = this.deps.slots ? this.deps.slots.available(studyKey, free) : free;
     if (wanted === 0) return;
     try {
-      await this.createPlanned(pass, await this.plan(pass, views, wanted), refillTriggeredAt);
+      await this.createPlanned(pass, await this.plan(pass, views, wanted), gpusOf, refillTriggeredAt);
     } finally {
       this.deps.slots?.settle?.(studyKey);
     }
@@ -242,12 +275,16 @@ export class StudyReconciler {
   private async createPlanned(
     pass: StudyPass,
     planned: PlannedTrial[],
+    gpusOf: TrialGpus,
     refillTriggeredAt: number | undefined,
   ): Promise<void> {
     const studyKey = objectKey(pass.ps);
     for (const p of planned) {
-      const trialKey = `${pass.ps.metadata.namespace}/${trialName(pass.ps.metadata.name, p.index)}`;
-      if (this.deps.slots && !this.deps.slots.reserve(studyKey, trialKey)) break;
+      const name = trialName(pass.ps.metadata.name, p.index);
+      const trialKey = `${pass.ps.metadata.namespace}/${name}`;
+      const parameters = pass.engine.space.format(p.params);
+      const gpus = this.deps.slots ? gpusOf({ metadata: { name }, spec: { index: p.index, parameters } }) : 0;
+      if (this.deps.slots && !this.deps.slots.reserve(studyKey, trialKey, gpus)) break;
       const entry = await this.createTrial(pass, p.index, p.params).catch((err: unknown) => {
         this.deps.slots?.release(trialKey);
         throw err;
@@ -297,8 +334,10 @@ export class StudyReconciler {
   /** A kind the operator does not watch (and has no RBAC for) cannot run trials. */
   private kindRefusal(spec: StudySpec): string | undefined {
     if (this.trialKind(spec)) return undefined;
-    const kinds = (this.deps.trialKinds ?? DEFAULT_TRIAL_KINDS).map(typeName).join(', ');
-    return `spec.trialTemplate: ${typeName(workloadType(spec.trialTemplate))} is not one of the kinds this operator runs trials as (${kinds}); an administrator adds it with the Helm value trialKinds (--trial-kinds)`;
+    return unconfiguredKindMessage(
+      workloadType(spec.trialTemplate),
+      this.deps.trialKinds ?? DEFAULT_TRIAL_KINDS,
+    );
   }
 
   private now(): Date {

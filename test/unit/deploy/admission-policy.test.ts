@@ -10,6 +10,15 @@ import {
   POLICY_VALIDATIONS,
   renderPolicyTemplate,
 } from '../../../src/operator/policy/admission-cel.js';
+import {
+  apiGroup,
+  JOB,
+  JOBSET,
+  TRAINJOB,
+  unconfiguredKindMessage,
+  type TrialKind,
+  type WorkloadType,
+} from '../../../src/api/workload-kinds.js';
 import { podPolicyViolations } from '../../../src/operator/policy/check.js';
 import type { PodPolicySettings } from '../../../src/operator/policy/rules.js';
 import { celInput, evalCel } from '../../support/cel.js';
@@ -40,16 +49,27 @@ const bindingOf = (objs: K8sObject[]) =>
     matchResources: { namespaceSelector: Record<string, unknown> };
   };
 
-const JOB_CHECK =
-  "authorizer.group('batch').resource('jobs').namespace(request.namespace).check('create').allowed()";
+/** Validations before the pod policy's: the trial kind is configured, and the author may create it. */
+const KIND_CHECKS = 2;
+const KIND_CHECK =
+  "size(variables.trialResource) != 2 || authorizer.group(variables.trialResource[0]).resource(variables.trialResource[1]).namespace(request.namespace).check('create').allowed()";
 
-/** Evaluates the rendered policy's pod validations on a Study; returns the ids of the failing rules and their messages. */
-function celRefusals(policy: PolicySpec, study: unknown): Map<string, string> {
+/** The policy's variables for a Study, in order, as the apiserver computes them. */
+function celVariables(
+  policy: PolicySpec,
+  study: unknown,
+): { object: unknown; variables: Record<string, unknown> } {
   const object = celInput(study);
   const variables: Record<string, unknown> = {};
   for (const v of policy.variables) variables[v.name] = evalCel(v.expression, { object, variables });
+  return { object, variables };
+}
+
+/** Evaluates the rendered policy's pod validations on a Study; returns the ids of the failing rules and their messages. */
+function celRefusals(policy: PolicySpec, study: unknown): Map<string, string> {
+  const { object, variables } = celVariables(policy, study);
   const out = new Map<string, string>();
-  policy.validations.slice(1).forEach((v, i) => {
+  policy.validations.slice(KIND_CHECKS).forEach((v, i) => {
     if (evalCel(v.expression, { object, variables }) === true) return;
     const message = evalCel(v.messageExpression, { object, variables });
     assert.equal(
@@ -89,7 +109,7 @@ describe('admission policy in the chart', () => {
     assert.equal(readFileSync(join(repoRoot, POLICY_TEMPLATE_FILE), 'utf8'), renderPolicyTemplate());
   });
 
-  it('checks Study creates and spec updates, failing closed, Job rights first', () => {
+  it('checks Study creates and spec updates, failing closed, the trial kind and the right to create it first', () => {
     const policy = policyOf(objs);
     assert.equal(policy.failurePolicy, 'Fail');
     assert.deepEqual(policy.matchConstraints.resourceRules, [
@@ -103,19 +123,78 @@ describe('admission policy in the chart', () => {
     assert.deepEqual(policy.matchConditions, [
       { name: 'spec-written', expression: "request.operation == 'CREATE' || object.spec != oldObject.spec" },
     ]);
-    assert.equal(policy.validations[0]!.expression, JOB_CHECK);
+    assert.equal(policy.validations[0]!.expression, 'size(variables.trialResource) == 2');
+    assert.equal(policy.validations[0]!.reason, 'Invalid');
+    assert.equal(policy.validations[1]!.expression, KIND_CHECK);
     assert.deepEqual(
-      policy.validations.slice(1),
+      policy.validations.slice(KIND_CHECKS),
       POLICY_VALIDATIONS.map((v) => v.validation),
     );
-    for (const v of policy.validations) assert.equal(v.reason, 'Forbidden');
+    for (const v of policy.validations.slice(1)) assert.equal(v.reason, 'Forbidden');
   });
 
-  it('says who may not create Jobs where', () => {
-    const message = evalCel(policyOf(objs).validations[0]!.messageExpression, {
-      request: { namespace: 'team-a', userInfo: { username: 'alice' } },
+  describe('follows the trial kind, for each of trialKinds', () => {
+    const kinds: TrialKind[] = [
+      { ...JOB, resource: 'jobs' },
+      { ...JOBSET, resource: 'jobsets' },
+      { apiVersion: 'example.com/v1', kind: 'Gadget', resource: 'gadgetries' },
+    ];
+    const policy = policyOf(
+      renderChart(
+        kinds.flatMap((k, i) => [
+          `trialKinds[${i}].apiVersion=${k.apiVersion}`,
+          `trialKinds[${i}].kind=${k.kind}`,
+          ...(k.kind === 'Gadget' ? [`trialKinds[${i}].resource=${k.resource}`] : []),
+        ]),
+      ),
+    );
+    const request = { namespace: 'team-a', userInfo: { username: 'alice' } };
+    const studyOf = (type?: WorkloadType) => ({
+      metadata: { name: 's', namespace: 'team-a' },
+      spec: { trialTemplate: { ...type, spec: { template: { spec: { containers: [] } } } } },
     });
-    assert.match(String(message), /^user alice may not create Jobs in namespace team-a: /);
+    // This CEL has no authorizer; the apiserver's runs in test/integration/admission.test.ts. What
+    // is checked here is the part before it: true only where no authorizer call is needed.
+    const evaluate = (v: Validation, study: unknown) => {
+      const { object, variables } = celVariables(policy, study);
+      return {
+        allowed: evalCel(v.expression.split(' || authorizer.')[0]!, { object, variables, request }),
+        message: evalCel(v.messageExpression, { object, variables, request }),
+      };
+    };
+    const resourceOf = (study: unknown) => [
+      ...(celVariables(policy, study).variables['trialResource'] as Iterable<unknown>),
+    ];
+
+    it('asks whether the author may create the kind’s group and resource, naming user, verb, kind and namespace', () => {
+      const cases: [WorkloadType | undefined, string, string][] = [
+        [undefined, 'jobs.batch (batch/v1 Job)', 'Job'],
+        [JOB, 'jobs.batch (batch/v1 Job)', 'Job'],
+        [JOBSET, 'jobsets.jobset.x-k8s.io (jobset.x-k8s.io/v1alpha2 JobSet)', 'JobSet'],
+        [kinds[2], 'gadgetries.example.com (example.com/v1 Gadget)', 'Gadget'],
+      ];
+      for (const [type, what, kind] of cases) {
+        const study = studyOf(type && { apiVersion: type.apiVersion, kind: type.kind });
+        const k = kinds.find((c) => c.kind === kind)!;
+        assert.deepEqual(resourceOf(study), [apiGroup(k.apiVersion), k.resource], kind);
+        assert.equal(evaluate(policy.validations[0]!, study).allowed, true, `${kind} is configured`);
+        // Only the authorizer decides for a configured kind: the guard before it does not pass it.
+        assert.equal(evaluate(policy.validations[1]!, study).allowed, false, kind);
+        assert.equal(
+          evaluate(policy.validations[1]!, study).message,
+          `user alice may not create ${what} in namespace team-a: the operator creates the trials of this Study as ${kind} objects with its own rights, so writing it needs the right to create them there`,
+        );
+      }
+    });
+
+    it('refuses a kind that is not configured, in the operator’s words', () => {
+      const study = studyOf(TRAINJOB);
+      assert.deepEqual(resourceOf(study), []);
+      const { allowed, message } = evaluate(policy.validations[0]!, study);
+      assert.equal(allowed, false);
+      assert.equal(message, unconfiguredKindMessage(TRAINJOB, kinds));
+      assert.equal(evaluate(policy.validations[1]!, study).allowed, true, 'no authorizer call for it');
+    });
   });
 
   it('binds to every namespace by default, to watchNamespaces, or to a given selector', () => {

@@ -11,11 +11,24 @@ const FAKE_SMI_DIR = join(REPO_ROOT, 'test/fixtures/fake-nvidia-smi');
 
 interface Results {
   outcome: { succeeded: boolean; message: string };
-  trials: { name: string; state: string; reason?: string; message?: string; devices?: string[] }[];
+  trials: {
+    name: string;
+    state: string;
+    params: Record<string, unknown>;
+    reason?: string;
+    message?: string;
+    devices?: string[];
+  }[];
 }
 
 /** A study whose trials ask for `gpus` nvidia.com/gpu and run the recording trainer. */
-function studyFile(dir: string, gpus: number, maxTrials: number, parallelism: number): string {
+function studyFile(
+  dir: string,
+  gpus: number | string,
+  maxTrials: number,
+  parallelism: number,
+  parameters: Record<string, unknown>[] = [],
+): string {
   const record = join(dir, 'record.log');
   const manifest = {
     apiVersion: 'kubetune.io/v1alpha1',
@@ -24,7 +37,7 @@ function studyFile(dir: string, gpus: number, maxTrials: number, parallelism: nu
     spec: {
       objective: { metric: 'loss', goal: 'minimize' },
       algorithm: { name: 'random' },
-      parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }],
+      parameters: [{ name: 'x', type: 'double', min: 0, max: 1 }, ...parameters],
       maxTrials,
       parallelism,
       maxFailedTrials: 0,
@@ -132,6 +145,18 @@ describe('kubetune run on a machine with GPUs (fake nvidia-smi listing 2)', () =
     assert.deepEqual([...peakPerDevice(join(dir, 'record.log')).values()], [1, 1]);
   });
 
+  it('gives each trial as many devices as its own GPU parameter asks for, never sharing one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-gpus-'));
+    const out = join(dir, 'out');
+    const g = { name: 'g', type: 'int', min: 1, max: 2 };
+    const res = await runWithFakeGpus([studyFile(dir, '${params.g}', 8, 2, [g]), '--output', out]);
+    assert.equal(res.code, 0, res.stderr);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+    assert.equal(results.trials.length, 8);
+    for (const t of results.trials) assert.equal(t.devices?.length, Number(t.params['g']), t.name);
+    for (const [d, peak] of peakPerDevice(join(dir, 'record.log'))) assert.equal(peak, 1, `GPU ${d}`);
+  });
+
   it('fails a trial that asks for more GPUs than the machine has, before it starts, and says why', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-gpus-'));
     const out = join(dir, 'out');
@@ -139,7 +164,7 @@ describe('kubetune run on a machine with GPUs (fake nvidia-smi listing 2)', () =
     assert.equal(res.code, 1);
     assert.match(
       res.stderr,
-      /each trial asks for 3 nvidia\.com\/gpu, but this machine has 2 \(nvidia-smi -L\)/,
+      /each trial asks for at most 3 nvidia\.com\/gpu, but this machine has 2 \(nvidia-smi -L\)/,
     );
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
     assert.equal(results.outcome.succeeded, false);

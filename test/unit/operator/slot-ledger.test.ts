@@ -204,6 +204,30 @@ describe('fair-share ledger (operator-wide maxGPUs)', () => {
   });
 });
 
+describe('fair-share ledger with trials of different sizes (GPU counts that are parameters)', () => {
+  const profile = (gpusPerTrial: number) => ({ priority: 0, weight: 1, gpusPerTrial });
+
+  it('grants for the largest trial but holds what each trial asks for, so the rest goes to others', () => {
+    const ledger = new FairShareLedger({ gpus: 4 });
+    ledger.profile('a/s', profile(4));
+    ledger.profile('b/s', profile(1));
+    assert.equal(ledger.available('a/s', 2), 1, 'one trial of up to 4 GPUs fits');
+    assert.ok(ledger.reserve('a/s', 'a/s-0', 1));
+    ledger.settle('a/s');
+    assert.equal(ledger.gpusInUse, 1, 'the trial drew 1 GPU and holds 1');
+    assert.equal(ledger.available('b/s', 8), 3);
+  });
+
+  it('counts trials found at startup or by a pass with their own GPUs', () => {
+    const ledger = new FairShareLedger({ gpus: 8 });
+    ledger.profile('a/s', profile(4));
+    ledger.hold('a/s', 'a/s-0', 1);
+    ledger.sync('a/s', ['a/s-0', 'a/s-1'], (trial) => (trial === 'a/s-1' ? 2 : 4));
+    assert.equal(ledger.gpusInUse, 3);
+    assert.deepEqual(ledger.shares().get('a/s')?.used, 3);
+  });
+});
+
 describe('demand announced for a study before its pass', () => {
   const spec = { parallelism: 8, maxTrials: 10 };
   it('is parallelism less active trials, bounded by the trials maxTrials still allows', () => {

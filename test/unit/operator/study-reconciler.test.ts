@@ -8,7 +8,7 @@ import { createEventRecorder } from '../../../src/operator/events.js';
 import { StudyReconciler } from '../../../src/operator/study/study-reconciler.js';
 import { TrialMetricsTracker } from '../../../src/operator/trials/metrics-tracker.js';
 import { httpStatus } from '../../../src/operator/study/reconcile-errors.js';
-import { SlotLedger } from '../../../src/operator/study/slot-ledger.js';
+import { FairShareLedger, SlotLedger } from '../../../src/operator/study/slot-ledger.js';
 import { sendJson, sendStatus, startFakeApi, type FakeApi } from './support/fake-api.js';
 import {
   emptyWorld,
@@ -249,6 +249,70 @@ describe('study reconciler error paths', () => {
     assert.deepEqual(world.trials, []);
     assert.equal(world.study.status?.priors, undefined);
     await until(() => world.events.some((e) => e.reason === 'InvalidSpec'));
+  });
+
+  it('touches no trial of a Study whose trial kind is unavailable, says why, and runs it once the kind is', async () => {
+    let why: string | undefined = 'spec.trialTemplate: batch/v1 Job is unavailable: CRD not installed';
+    const { logger } = memoryLogger();
+    const clients = makeClients(api.kc);
+    const gated = new StudyReconciler({
+      clients,
+      tracker,
+      events: createEventRecorder(clients.core, logger),
+      logger,
+      kindUnavailable: () => why,
+    });
+    world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+    jobWithPod(world, 'demo-0', 'Succeeded', COMPLETE);
+    world.logs['demo-0-pod'] = LOG;
+    assert.deepEqual(await gated.reconcile('ns', 'demo'), {});
+    assert.equal(world.trials.length, 1, 'a trial was started');
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Running', 'a trial was advanced');
+    const degraded = condition(world, 'Degraded');
+    assert.equal(degraded?.status, 'True');
+    assert.equal(degraded?.reason, 'TrialKindUnavailable');
+    assert.equal(degraded?.message, why);
+    await until(() => world.events.some((e) => e.reason === 'TrialKindUnavailable'));
+
+    why = undefined;
+    await gated.reconcile('ns', 'demo');
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Succeeded');
+    assert.ok(world.trials.length > 1, 'no new trial once the kind is available');
+    assert.equal(condition(world, 'Degraded')?.status, 'False');
+  });
+
+  it('holds for each trial the GPUs of its own rendered template under --max-gpus', async () => {
+    world.study = studyObject({
+      parameters: [{ name: 'w', type: 'int', min: 1, max: 3 }],
+      maxTrials: 4,
+      parallelism: 4,
+      seed: 7,
+      trialTemplate: {
+        spec: {
+          parallelism: '${params.w}',
+          template: {
+            spec: {
+              containers: [{ name: 'trainer', image: 'x', resources: { limits: { 'nvidia.com/gpu': 1 } } }],
+            },
+          },
+        },
+      },
+    });
+    const ledger = new FairShareLedger({ gpus: 12 });
+    const { logger } = memoryLogger();
+    const clients = makeClients(api.kc);
+    const fair = new StudyReconciler({
+      clients,
+      tracker,
+      events: createEventRecorder(clients.core, logger),
+      logger,
+      slots: ledger,
+    });
+    await fair.reconcile('ns', 'demo');
+    assert.equal(world.trials.length, 4, '12 GPUs grant 4 trials of at most 3');
+    const asked = world.trials.reduce((sum, t) => sum + Number(t.spec.parameters['w']), 0);
+    assert.ok(asked > world.trials.length, `the seed draws a trial of more than one GPU (${asked})`);
+    assert.equal(ledger.gpusInUse, asked);
   });
 
   it('records any other error that retrying cannot fix (403) as Degraded with an Event', async () => {

@@ -23,3 +23,23 @@ matchExpressions:
 {}
 {{- end }}
 {{- end }}
+
+{{/*
+CEL for the admission policy: the API group and resource of the Study's trial kind when it is one
+of values trialKinds (one branch per kind), else []. The values schema limits apiVersion, kind and
+resource to characters that cannot end a CEL string.
+*/}}
+{{- define "kubetune.trialKindResourceCel" -}}
+{{- range .Values.trialKinds -}}
+variables.trialApiVersion == '{{ .apiVersion }}' && variables.trialKind == '{{ .kind }}' ? ['{{ include "kubetune.apiGroup" .apiVersion }}', '{{ include "kubetune.trialResource" . }}'] : {{ end -}}
+[]
+{{- end }}
+
+{{/* values trialKinds as the operator names them in messages: "batch/v1 Job, ...". */}}
+{{- define "kubetune.trialKindNames" -}}
+{{- $names := list }}
+{{- range .Values.trialKinds }}
+{{- $names = append $names (printf "%s %s" .apiVersion .kind) }}
+{{- end }}
+{{- join ", " $names }}
+{{- end }}

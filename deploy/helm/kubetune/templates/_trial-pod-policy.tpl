@@ -1,7 +1,11 @@
 {{/* Generated from src/operator/policy by `npm run gen:crds`. Do not edit. */}}
 {{- define "kubetune.trialPodPolicy.variables" -}}
+- name: trialApiVersion
+  expression: "has(object.spec.trialTemplate.apiVersion) ? object.spec.trialTemplate.apiVersion : 'batch/v1'"
+- name: trialKind
+  expression: "has(object.spec.trialTemplate.kind) ? object.spec.trialTemplate.kind : 'Job'"
 - name: jobTemplate
-  expression: "!has(object.spec.trialTemplate.kind) || (object.spec.trialTemplate.kind == 'Job' && object.spec.trialTemplate.apiVersion == 'batch/v1')"
+  expression: variables.trialApiVersion == 'batch/v1' && variables.trialKind == 'Job'
 - name: template
   expression: object.spec.trialTemplate.spec.template
 - name: podSpec
