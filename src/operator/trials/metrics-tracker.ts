@@ -52,6 +52,8 @@ interface Tracked {
   inFlight: boolean;
   lastStep: number;
   judged: JudgedBetween;
+  /** The pod's trial container has exited: its log source need not be reopened. */
+  containerEnded: boolean;
 }
 
 /**
@@ -70,7 +72,8 @@ export class TrialMetricsTracker {
   /**
    * Follows a running trial's pod, once per pod. When the Job has retried the trial in a new
    * pod, the old attempt's source is stopped and the values start over with the new attempt.
-   * `judged` says which new values must not wait (none without it).
+   * `judged` says which new values must not wait (none without it). Called again with the same
+   * pod as it changes: once its container has exited, its log is not reopened.
    */
   ensure(
     study: ParsedStudy,
@@ -82,7 +85,10 @@ export class TrialMetricsTracker {
     const key = objectKey(trial);
     const podName = pod.metadata?.name as string;
     const current = this.tracked.get(key);
-    if (current?.pod === podName) return;
+    if (current?.pod === podName) {
+      current.containerEnded ||= hasExited(pod, container);
+      return;
+    }
     if (current) this.stopKey(key);
     const entry: Tracked = {
       studyKey: objectKey(study),
@@ -96,6 +102,7 @@ export class TrialMetricsTracker {
       inFlight: false,
       lastStep: -Infinity,
       judged,
+      containerEnded: hasExited(pod, container),
     };
     entry.source = this.startSource(study, trial, pod, container, entry, (point) => {
       entry.dirty = true;
@@ -143,6 +150,7 @@ export class TrialMetricsTracker {
       },
       // The collector stays: its values are the fallback if the final log cannot be read.
       onGone: () => (entry.source = { stop() {} }),
+      containerEnded: () => entry.containerEnded,
       ...(this.deps.onLogReconnect ? { onReconnect: this.deps.onLogReconnect } : {}),
     });
   }
@@ -218,4 +226,8 @@ export class TrialMetricsTracker {
         },
       );
   }
+}
+
+function hasExited(pod: V1Pod, container: string): boolean {
+  return pod.status?.containerStatuses?.some((s) => s.name === container && s.state?.terminated) ?? false;
 }
