@@ -211,6 +211,13 @@ async function runControllers(
     onProgress: enqueue,
     onLogReconnect: () => metrics.logStreamReconnects.inc(),
     collectorHooks: { onSkippedLine: (reason) => metrics.metricLinesSkipped.inc({ reason }) },
+    cachedPod: (namespace, name) => {
+      for (const inf of informers.pods) {
+        const pod = inf.get(name, namespace);
+        if (pod) return pod;
+      }
+      return undefined;
+    },
   });
   const slots = trialLedger(opts, enqueue);
   if (slots instanceof FairShareLedger) metrics.sources.gpuShares = () => slots.shares();

@@ -24,6 +24,11 @@ export interface MetricsTrackerDeps {
   collectorHooks?: CollectorHooks;
   /** Minimum time between two status writes of one trial; default TRIAL_FLUSH_INTERVAL_MS. */
   flushIntervalMs?: number;
+  /**
+   * The pod as the informer last saw it: a log follower learns from it that its container has
+   * exited without waiting for the study's next reconcile, which can be seconds away under load.
+   */
+  cachedPod?(namespace: string, name: string): V1Pod | undefined;
 }
 
 /**
@@ -150,7 +155,11 @@ export class TrialMetricsTracker {
       },
       // The collector stays: its values are the fallback if the final log cannot be read.
       onGone: () => (entry.source = { stop() {} }),
-      containerEnded: () => entry.containerEnded,
+      containerEnded: () => {
+        const cached = this.deps.cachedPod?.(trial.metadata.namespace, entry.pod);
+        entry.containerEnded ||= cached !== undefined && hasExited(cached, container);
+        return entry.containerEnded;
+      },
       ...(this.deps.onLogReconnect ? { onReconnect: this.deps.onLogReconnect } : {}),
     });
   }
