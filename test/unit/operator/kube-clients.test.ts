@@ -103,6 +103,19 @@ describe('API clients: connections', () => {
     assert.equal(api.seen.length, 10);
     assert.equal(new Set(api.seen.map((r) => r.socket)).size, 1);
   });
+
+  it('reads one log after another over the same kept-alive connection', async (t) => {
+    const api = await fakeApi(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('epoch=1 loss=0.5\n');
+    });
+    const { kc } = makeClients(api.kc);
+    const lines: string[] = [];
+    for (const pod of ['a', 'b', 'c'])
+      await streamPodLog(kc, { namespace: 'ns', pod, container: 'main' }, (l) => lines.push(l));
+    assert.equal(lines.length, 3);
+    assert.equal(new Set(api.seen.map((r) => r.socket)).size, 1);
+  });
 });
 
 /** Answers each request with the next of `answers` (a status and Retry-After, or 'reset'), then 200. */
