@@ -17,7 +17,10 @@ export interface MetricsTrackerDeps {
     name: string,
     values: Pick<TrialStatus, 'intermediate' | 'metrics'>,
   ): Promise<void>;
-  /** Called after new values are persisted, so the study is reconciled (pruning decisions). */
+  /**
+   * Called after values that reach a step the pruner judges are persisted, so the study is
+   * reconciled for its decision. Other values need no reconcile: nothing can be decided on them.
+   */
   onProgress(studyKey: string): void;
   onLogReconnect?(): void;
   /** Passed to each trial's collector (lines skipped for length count in an operator metric). */
@@ -53,6 +56,8 @@ interface Tracked {
   dirty: boolean;
   /** Holds a value the pruner judges: written without waiting for the interval. */
   urgent: boolean;
+  /** Holds a value the pruner judges that no successful write has carried yet. */
+  undecided: boolean;
   /** A write is on its way; the next one waits for it, so writes never overtake each other. */
   inFlight: boolean;
   lastStep: number;
@@ -104,6 +109,7 @@ export class TrialMetricsTracker {
       lastFlush: Date.now(),
       dirty: false,
       urgent: false,
+      undecided: false,
       inFlight: false,
       lastStep: -Infinity,
       judged,
@@ -111,7 +117,7 @@ export class TrialMetricsTracker {
     };
     entry.source = this.startSource(study, trial, pod, container, entry, (point) => {
       entry.dirty = true;
-      if (entry.judged(entry.lastStep, point.step)) entry.urgent = true;
+      if (entry.judged(entry.lastStep, point.step)) entry.urgent = entry.undecided = true;
       entry.lastStep = Math.max(entry.lastStep, point.step);
       this.schedule(key, trial, entry);
     });
@@ -204,7 +210,8 @@ export class TrialMetricsTracker {
   private flush(key: string, trial: TrialObject, entry: Tracked): void {
     entry.timer = undefined;
     if (!entry.dirty || this.tracked.get(key) !== entry) return;
-    entry.dirty = entry.urgent = false;
+    const judged = entry.undecided;
+    entry.dirty = entry.urgent = entry.undecided = false;
     entry.inFlight = true;
     entry.lastFlush = Date.now();
     const final = entry.collector.latest();
@@ -216,7 +223,7 @@ export class TrialMetricsTracker {
       .then(
         () => {
           entry.inFlight = false;
-          this.deps.onProgress(entry.studyKey);
+          if (judged) this.deps.onProgress(entry.studyKey);
           if (entry.dirty) this.schedule(key, trial, entry);
         },
         (err: unknown) => {
@@ -231,6 +238,7 @@ export class TrialMetricsTracker {
             'could not record intermediate values',
           );
           entry.dirty = true;
+          entry.undecided ||= judged;
           this.schedule(key, trial, entry);
         },
       );

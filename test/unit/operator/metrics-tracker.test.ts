@@ -247,6 +247,38 @@ describe('trial metrics tracker', () => {
       t.stop(trial);
     });
 
+    it('has the study reconciled only after writes that reach a step the pruner judges', async () => {
+      const flushed: number[][] = [];
+      const reconciles: number[][] = [];
+      const t = new TrialMetricsTracker({
+        kc: api.kc,
+        logger: memoryLogger().logger,
+        recordProgress: async (_ns, _name, values) =>
+          void flushed.push((values.intermediate ?? []).map((p) => p.step)),
+        onProgress: () => void reconciles.push(flushed.at(-1) ?? []),
+        flushIntervalMs: 5,
+      });
+      trackers.push(t);
+      t.ensure(study, trial, pod('stepped-r'), 'trainer', (after, upTo) =>
+        asha.judgesBetween(0, after, upTo),
+      );
+      await until(() => streams.has('stepped-r'));
+      // A write's answer is handled before the next write starts, so each wait below also
+      // waits for the previous write's reconcile request, if any.
+      for (const [n, step] of [1, 2, 3, 4].entries()) {
+        print('stepped-r', [step]);
+        await until(() => flushed.length === n + 1);
+      }
+      print('stepped-r', [5]);
+      await until(() => flushed.length === 5);
+      // Rungs 2 and 4 can be decided on; steps 1 and 3 cannot.
+      assert.deepEqual(reconciles, [
+        [1, 2],
+        [1, 2, 3, 4],
+      ]);
+      t.stop(trial);
+    });
+
     it('writes nothing before the interval when no value reaches a step the pruner judges', async () => {
       const flushed: number[][] = [];
       const t = new TrialMetricsTracker({
