@@ -34,7 +34,7 @@ import { StudyCache, studyIndexOf, type Expectations } from './study/study-cache
 import { countTrials } from './study/study-status.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
-import { watchStudies } from './study-triggers.js';
+import { isProgressOnly, watchStudies } from './study-triggers.js';
 import { TrialMetricsTracker } from './trials/metrics-tracker.js';
 
 export interface OperatorOptions {
@@ -177,13 +177,15 @@ async function runControllers(
     const key = studyIndexOf(o);
     if (key) enqueue(key);
   };
-  const labelled: { on(ev: 'add' | 'update' | 'delete', cb: typeof byLabel): void }[] = [
-    ...informers.trials,
-    ...informers.jobs,
-    ...informers.workloads,
-    ...informers.pods,
-  ];
-  for (const inf of labelled) for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, byLabel);
+  const others = [...informers.jobs, ...informers.workloads, ...informers.pods];
+  for (const inf of others) for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, byLabel);
+  for (const inf of informers.trials) {
+    inf.on('add', byLabel);
+    inf.on('update', (trial, previous) => {
+      if (!isProgressOnly(previous, trial)) byLabel(trial);
+    });
+    inf.on('delete', byLabel);
+  }
   const all = [
     ...informers.studies,
     ...informers.trials,
