@@ -83,10 +83,17 @@ export interface Operator {
   proc(): { cpuSeconds: number; hwmMiB: number };
 }
 
+/** The Node.js flags the Helm chart gives the operator (its nodeOptions value), so the bench measures what is deployed. */
+function chartNodeOptions(): string[] {
+  const values = readFileSync(join(repo, 'deploy/helm/kubetune/values.yaml'), 'utf8');
+  return /^nodeOptions:[ \t]*(.*)$/m.exec(values)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}
+
 export function startOperator(workers: number): Operator {
   const child = spawn(
     process.execPath,
     [
+      ...chartNodeOptions(),
       '--import',
       join(import.meta.dirname, 'count-requests.mjs'),
       join(repo, 'dist/main.js'),
