@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /** "METHOD /path?query" -> count; the bench classifies the keys (stats.ts classifyRequest). */
 const counts = new Map();
@@ -38,9 +39,34 @@ for (const mod of [http, https]) {
 // named imports keep the unpatched function.
 syncBuiltinESMExports();
 
+// Where the operator's memory goes, at the moment its RSS peaked: this isolate's heap, buffers
+// outside it, and the rest (worker threads' heaps, code, native allocations), which VmHWM alone
+// cannot tell apart. Sampled, so a peak between two samples is missed; VmHWM is exact.
+const MiB = 2 ** 20;
+let atPeak;
+const sample = setInterval(() => {
+  const m = process.memoryUsage();
+  if (atPeak && m.rss <= atPeak.rss) return;
+  const spaces = Object.fromEntries(
+    getHeapSpaceStatistics().map((s) => [s.space_name, +(s.space_used_size / MiB).toFixed(1)]),
+  );
+  atPeak = { ...m, spaces };
+}, 500);
+sample.unref();
+
+function memoryAtPeak() {
+  if (!atPeak) return undefined;
+  const { spaces, ...m } = atPeak;
+  return {
+    ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, +(v / MiB).toFixed(1)])),
+    spacesUsed: spaces,
+  };
+}
+
 if (process.send) {
   process.on('message', (msg) => {
-    if (msg === 'kubetune-bench:counts') process.send({ counts: Object.fromEntries(counts) });
+    if (msg === 'kubetune-bench:counts')
+      process.send({ counts: Object.fromEntries(counts), memory: memoryAtPeak() });
   });
   // The channel must not keep the operator alive or change how it exits.
   process.channel?.unref();

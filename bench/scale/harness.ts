@@ -72,16 +72,28 @@ export async function scrape(etcdPort: string): Promise<Snapshot> {
   };
 }
 
+/** process.memoryUsage() in MiB when the operator's RSS peaked, from count-requests.mjs. */
+export type MemoryAtPeak = Record<string, number> & { spacesUsed: Record<string, number> };
+
 export interface Operator {
   child: ChildProcess;
   counts(): Promise<Counters>;
+  /** As of the last counts() answer. */
+  memoryAtPeak(): MemoryAtPeak | undefined;
   proc(): { cpuSeconds: number; hwmMiB: number };
+}
+
+/** The Node.js flags the Helm chart gives the operator (its nodeOptions value), so the bench measures what is deployed. */
+function chartNodeOptions(): string[] {
+  const values = readFileSync(join(repo, 'deploy/helm/kubetune/values.yaml'), 'utf8');
+  return /^nodeOptions:[ \t]*(.*)$/m.exec(values)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 }
 
 export function startOperator(workers: number): Operator {
   const child = spawn(
     process.execPath,
     [
+      ...chartNodeOptions(),
       '--import',
       join(import.meta.dirname, 'count-requests.mjs'),
       join(repo, 'dist/main.js'),
@@ -91,13 +103,17 @@ export function startOperator(workers: number): Operator {
     { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
   );
   const pid = child.pid!;
+  let memory: MemoryAtPeak | undefined;
   return {
+    memoryAtPeak: () => memory,
     child,
     counts: () =>
       new Promise((resolve) => {
         child.once('message', (m) => {
+          const msg = m as { counts: Record<string, number>; memory?: MemoryAtPeak };
+          memory = msg.memory;
           const out: Counters = new Map();
-          for (const [raw, n] of Object.entries((m as { counts: Record<string, number> }).counts)) {
+          for (const [raw, n] of Object.entries(msg.counts)) {
             const [method = '', path = ''] = raw.split(' ');
             const key = classifyRequest(method, path);
             out.set(key, (out.get(key) ?? 0) + n);

@@ -15,11 +15,24 @@ const jobFinished = (job: V1Job) =>
     (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
   ) ?? false;
 
+/** When the bench first saw each step of a trial's end and of its Job's start (local ms). */
+export interface TrialTimes {
+  /** Its pod Succeeded or Failed: the node reported the container's exit. */
+  podDone?: number;
+  /** Its Job Complete or Failed: the Job controller's verdict. */
+  jobDone?: number;
+  /** Its Trial terminal: the operator's verdict. */
+  trialDone?: number;
+  /** Its pod Running (the trial's Job was created at jobsCreated's time). */
+  podRunning?: number;
+}
+
 export class Observer {
-  /** study -> local times (ms) at which its Jobs were first seen. */
-  readonly jobsCreated = new Map<string, number[]>();
+  /** study -> its Jobs (named after their trials) and the local times (ms) they were first seen. */
+  readonly jobsCreated = new Map<string, { trial: string; at: number }[]>();
   /** trial -> first local time its container, Job or Trial was seen finished. */
   readonly trialFinished = new Map<string, { study: string; at: number }>();
+  readonly times = new Map<string, TrialTimes>();
   /** trial -> its terminal state. */
   readonly trialsTerminal = new Map<string, TrialState>();
   readonly studiesFinished = new Map<string, string>();
@@ -72,11 +85,18 @@ export class Observer {
   }
 
   /** Trials carry only the study label; their Jobs and pods also name the trial. */
-  private finished(obj: Labelled, trial = obj.metadata?.labels?.[LABEL_TRIAL]): void {
+  private finished(obj: Labelled, step: keyof TrialTimes, trial = obj.metadata?.labels?.[LABEL_TRIAL]): void {
     const study = obj.metadata?.labels?.[LABEL_STUDY];
-    if (trial && study && !this.trialFinished.has(trial)) {
-      this.trialFinished.set(trial, { study, at: performance.now() });
-    }
+    if (!trial || !study) return;
+    const now = performance.now();
+    if (!this.trialFinished.has(trial)) this.trialFinished.set(trial, { study, at: now });
+    this.saw(trial, step, now);
+  }
+
+  private saw(trial: string, step: keyof TrialTimes, at: number): void {
+    const t = this.times.get(trial) ?? {};
+    t[step] ??= at;
+    this.times.set(trial, t);
   }
 
   private onJob(job: V1Job): void {
@@ -85,10 +105,10 @@ export class Observer {
     if (study && !this.seenJobs.has(name)) {
       this.seenJobs.add(name);
       const list = this.jobsCreated.get(study) ?? [];
-      list.push(performance.now());
+      list.push({ trial: name, at: performance.now() });
       this.jobsCreated.set(study, list);
     }
-    if (jobFinished(job)) this.finished(job);
+    if (jobFinished(job)) this.finished(job, 'jobDone');
   }
 
   private onPod(type: string, pod: V1Pod): void {
@@ -97,17 +117,19 @@ export class Observer {
     if (type !== 'DELETED' && phase === 'Running') {
       this.runningPods.add(name);
       this.peakRunning = Math.max(this.peakRunning, this.runningPods.size);
+      const trial = pod.metadata?.labels?.[LABEL_TRIAL];
+      if (trial) this.saw(trial, 'podRunning', performance.now());
     } else {
       this.runningPods.delete(name);
     }
-    if (phase === 'Succeeded' || phase === 'Failed') this.finished(pod);
+    if (phase === 'Succeeded' || phase === 'Failed') this.finished(pod, 'podDone');
   }
 
   private onTrial(trial: Labelled & { status?: { state?: TrialState } }): void {
     const state = trial.status?.state;
     if (state && TERMINAL_TRIAL_STATES.has(state)) {
       this.trialsTerminal.set(trial.metadata?.name ?? '', state);
-      this.finished(trial, trial.metadata?.name);
+      this.finished(trial, 'trialDone', trial.metadata?.name);
     }
   }
 

@@ -1,7 +1,7 @@
 // Turns what `npm run bench:scale` measured into its result (also written as JSON with --json,
 // so two runs can be compared) and prints it as tables.
-import type { Snapshot } from './harness.js';
-import type { Observer } from './observe.js';
+import type { MemoryAtPeak, Snapshot } from './harness.js';
+import type { Observer, TrialTimes } from './observe.js';
 import {
   counterDelta,
   isList,
@@ -9,7 +9,7 @@ import {
   median,
   perTrial,
   quantile,
-  refillLatencies,
+  refillPairs,
   sumWhere,
   type Counters,
 } from './stats.js';
@@ -18,6 +18,7 @@ export interface Phase {
   snap: Snapshot;
   operatorRequests: Counters;
   proc: { cpuSeconds: number; hwmMiB: number };
+  memoryAtPeak: MemoryAtPeak | undefined;
 }
 
 export interface Inputs {
@@ -41,19 +42,44 @@ const perTrialTable = (c: Counters, trials: number) =>
 const perMinute = (c: Counters, ms: number, keep: (key: string) => boolean = () => true) =>
   Object.fromEntries([...c].filter(([k]) => keep(k)).map(([k, v]) => [k, round((v * 60_000) / ms)]));
 
+/**
+ * Slot refill (a trial's end, first seen on its pod, Job or Trial -> its study's next Job), and
+ * where that time goes: when the Job controller's verdict and the operator's were seen, counted
+ * from the same start, and how long the new Job then took to run its pod (not part of refill).
+ */
 function refill(inp: Inputs) {
-  const finishes = new Map<string, number[]>();
-  for (const { study, at } of inp.observer.trialFinished.values()) {
-    finishes.set(study, [...(finishes.get(study) ?? []), at]);
+  const finishes = new Map<string, { trial: string; at: number }[]>();
+  for (const [trial, { study, at }] of inp.observer.trialFinished) {
+    finishes.set(study, [...(finishes.get(study) ?? []), { trial, at }]);
   }
-  const ms = inp.mainStudies.flatMap((s) =>
-    refillLatencies(finishes.get(s) ?? [], inp.observer.jobsCreated.get(s) ?? [], inp.config.parallelism),
+  const pairs = inp.mainStudies.flatMap((s) =>
+    refillPairs(finishes.get(s) ?? [], inp.observer.jobsCreated.get(s) ?? [], inp.config.parallelism),
   );
-  return { refills: ms.length, medianMs: round(median(ms), 0), p95Ms: round(quantile(ms, 0.95), 0) };
+  const times = (trial: string): TrialTimes => inp.observer.times.get(trial) ?? {};
+  const since = (step: keyof TrialTimes) =>
+    stage(pairs.map((p) => (times(p.finish.trial)[step] ?? NaN) - p.finish.at));
+  const ms = pairs.map((p) => p.job.at - p.finish.at);
+  return {
+    refills: ms.length,
+    medianMs: round(median(ms), 0),
+    p95Ms: round(quantile(ms, 0.95), 0),
+    breakdown: {
+      podDone: since('podDone'),
+      jobDone: since('jobDone'),
+      trialDone: since('trialDone'),
+      nextJob: stage(ms),
+      nextPodRunning: stage(pairs.map((p) => (times(p.job.trial).podRunning ?? NaN) - p.job.at)),
+    },
+  };
+}
+
+function stage(ms: number[]) {
+  const seen = ms.filter((x) => !Number.isNaN(x));
+  return { n: seen.length, medianMs: round(median(seen), 0), p95Ms: round(quantile(seen, 0.95), 0) };
 }
 
 function applyToFirstJob(inp: Inputs) {
-  const ms = [...inp.extraApplied].map(([s, at]) => (inp.observer.jobsCreated.get(s)?.[0] ?? NaN) - at);
+  const ms = [...inp.extraApplied].map(([s, at]) => (inp.observer.jobsCreated.get(s)?.[0]?.at ?? NaN) - at);
   return {
     runningAtApply: inp.runningAtApply,
     ms: ms.map((x) => round(x, 0)),
@@ -101,6 +127,7 @@ export function buildResult(inp: Inputs) {
       cpuSecondsPerTrial: round(perTrial(end.proc.cpuSeconds - start.proc.cpuSeconds, trials), 3),
       cpuSeconds: round(end.proc.cpuSeconds - start.proc.cpuSeconds, 1),
       peakRssMiB: round(idle.proc.hwmMiB, 0),
+      memoryAtPeak: idle.memoryAtPeak,
     },
     etcd: {
       growthMiB: round((end.snap.etcdBytes - start.snap.etcdBytes) / 2 ** 20, 1),
@@ -180,6 +207,35 @@ export function printReport(r: Result): void {
       ],
     ],
   );
+  const b = r.slotRefill.breakdown;
+  table(
+    'Slot refill, step by step (ms after the trial was first seen finished)',
+    ['seen', 'median', 'p95', 'refills'],
+    [
+      ['pod Succeeded/Failed (node)', b.podDone.medianMs, b.podDone.p95Ms, b.podDone.n],
+      ['Job Complete/Failed (Job controller)', b.jobDone.medianMs, b.jobDone.p95Ms, b.jobDone.n],
+      ['Trial terminal (operator)', b.trialDone.medianMs, b.trialDone.p95Ms, b.trialDone.n],
+      ["study's next Job (operator) = slot refill", b.nextJob.medianMs, b.nextJob.p95Ms, b.nextJob.n],
+      [
+        'then: next Job -> its pod Running',
+        b.nextPodRunning.medianMs,
+        b.nextPodRunning.p95Ms,
+        b.nextPodRunning.n,
+      ],
+    ],
+  );
+  const mem = r.operator.memoryAtPeak;
+  if (mem) {
+    const { spacesUsed, ...usage } = mem;
+    table(
+      `Operator memory when its RSS peaked (MiB, sampled every 0.5 s; VmHWM ${r.operator.peakRssMiB} MiB)`,
+      ['part', 'MiB'],
+      [
+        ...Object.entries(usage).map(([k, v]) => [k, v]),
+        ...Object.entries(spacesUsed).map(([k, v]) => [`heap used: ${k}`, v]),
+      ],
+    );
+  }
   table(
     'API requests per completed trial',
     ['verb resource', 'apiserver (all clients)', 'operator', ''],

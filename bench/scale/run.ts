@@ -127,7 +127,7 @@ async function until(check: () => boolean, deadline: number): Promise<boolean> {
 
 async function phase(etcdPort: string, op: Operator): Promise<Phase> {
   const [snap, ops]: [Snapshot, Counters] = [await scrape(etcdPort), await op.counts()];
-  return { snap, operatorRequests: ops, proc: op.proc() };
+  return { snap, operatorRequests: ops, proc: op.proc(), memoryAtPeak: op.memoryAtPeak() };
 }
 
 function checkoutCommit(): string {

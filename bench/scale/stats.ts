@@ -102,21 +102,33 @@ export function quantile(xs: readonly number[], q: number): number {
 export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
 /**
- * Slot-refill latencies of one study: each finished trial frees a slot, and the Jobs created
- * after the first `parallelism` fill freed slots. Finishes are taken in order, each paired with
- * the first unpaired refill Job created at or after it; finishes that no Job follows (the
- * study's last trials) give no latency.
+ * Slot-refill pairs of one study: each finished trial frees a slot, and the Jobs created after
+ * the first `parallelism` fill freed slots. Finishes are taken in order, each paired with the
+ * first unpaired refill Job created at or after it; finishes that no Job follows (the study's
+ * last trials) are left out.
  */
-export function refillLatencies(finishedAt: number[], jobCreatedAt: number[], parallelism: number): number[] {
-  const pending = [...jobCreatedAt].sort((a, b) => a - b).slice(parallelism);
-  const out: number[] = [];
-  for (const f of [...finishedAt].sort((a, b) => a - b)) {
-    const i = pending.findIndex((c) => c >= f);
+export function refillPairs<F extends { at: number }, J extends { at: number }>(
+  finishes: readonly F[],
+  jobs: readonly J[],
+  parallelism: number,
+): { finish: F; job: J }[] {
+  const pending = [...jobs].sort((a, b) => a.at - b.at).slice(parallelism);
+  const out: { finish: F; job: J }[] = [];
+  for (const finish of [...finishes].sort((a, b) => a.at - b.at)) {
+    const i = pending.findIndex((c) => c.at >= finish.at);
     if (i < 0) break;
-    out.push((pending[i] as number) - f);
+    out.push({ finish, job: pending[i] as J });
     pending.splice(i, 1);
   }
   return out;
+}
+
+/** Slot-refill latencies of one study (see refillPairs). */
+export function refillLatencies(finishedAt: number[], jobCreatedAt: number[], parallelism: number): number[] {
+  const at = (t: number) => ({ at: t });
+  return refillPairs(finishedAt.map(at), jobCreatedAt.map(at), parallelism).map(
+    (p) => p.job.at - p.finish.at,
+  );
 }
 
 /** n / trials, or NaN when no trial completed (so a broken run never reads as "free"). */

@@ -36,7 +36,7 @@ import { KindAvailability } from './kind-availability.js';
 import { countTrials } from './study/study-status.js';
 import { StudyReconciler } from './study/study-reconciler.js';
 import { TrialStore } from './study/trial-store.js';
-import { watchStudies } from './study-triggers.js';
+import { isProgressOnly, watchStudies } from './study-triggers.js';
 import { TrialMetricsTracker } from './trials/metrics-tracker.js';
 
 export interface OperatorOptions {
@@ -179,13 +179,19 @@ async function runControllers(
     const key = studyIndexOf(o);
     if (key) enqueue(key);
   };
-  const labelled: { on(ev: 'add' | 'update' | 'delete', cb: typeof byLabel): void }[] = [
-    ...informers.trials,
+  const others: { on(ev: 'add' | 'update' | 'delete', cb: typeof byLabel): void }[] = [
     ...informers.jobs,
     ...informers.workloads,
     ...informers.pods,
   ];
-  for (const inf of labelled) for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, byLabel);
+  for (const inf of others) for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, byLabel);
+  for (const inf of informers.trials) {
+    inf.on('add', byLabel);
+    inf.on('update', (trial, previous) => {
+      if (!isProgressOnly(previous, trial)) byLabel(trial);
+    });
+    inf.on('delete', byLabel);
+  }
   const own = [...informers.studies, ...informers.trials, ...informers.jobs, ...informers.pods];
   const all = [...own, ...informers.workloads];
   const kinds = new KindAvailability(informers.workloadKinds, logger, {
@@ -216,6 +222,13 @@ async function runControllers(
     onProgress: enqueue,
     onLogReconnect: () => metrics.logStreamReconnects.inc(),
     collectorHooks: { onSkippedLine: (reason) => metrics.metricLinesSkipped.inc({ reason }) },
+    cachedPod: (namespace, name) => {
+      for (const inf of informers.pods) {
+        const pod = inf.get(name, namespace);
+        if (pod) return pod;
+      }
+      return undefined;
+    },
   });
   const slots = trialLedger(opts, enqueue);
   if (slots instanceof FairShareLedger) metrics.sources.gpuShares = () => slots.shares();

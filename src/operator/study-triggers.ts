@@ -1,4 +1,4 @@
-import { objectKey, type StudyObject } from './kube/resources.js';
+import { objectKey, type StudyObject, type TrialObject } from './kube/resources.js';
 
 /** What the Study informers offer to the work queue's wiring. */
 export interface StudyEvents {
@@ -45,4 +45,21 @@ export function watchStudies(
     for (const study of informers.flatMap((i) => i.list())) if (!isSettled(study)) queue(study);
   }, resyncMs);
   return () => clearInterval(resync);
+}
+
+/**
+ * A Trial update that only brings new intermediate values or metrics: the operator's own batched
+ * progress writes, several a second with hundreds of running trials. Nothing but pruning can be
+ * decided on them, and the tracker asks for that reconcile itself when a write reaches a step the
+ * pruner judges (TrialMetricsTracker), so the event is not queued: queued, it kept every study
+ * busy and a finished trial waited in line behind them.
+ */
+export function isProgressOnly(previous: TrialObject | undefined, trial: TrialObject): boolean {
+  if (!previous) return false;
+  const rest = (t: TrialObject) => {
+    const { intermediate: _i, metrics: _m, ...status } = t.status ?? {};
+    const { resourceVersion: _rv, managedFields: _mf, ...metadata } = t.metadata;
+    return JSON.stringify([metadata, t.spec, status]);
+  };
+  return rest(previous) === rest(trial);
 }

@@ -78,7 +78,15 @@ export function trimJob(job: V1Job): V1Job {
   const status = job.status;
   return compact({
     metadata: trimMeta(job.metadata),
-    spec: job.spec && compact({ suspend: job.spec.suspend }),
+    spec:
+      job.spec &&
+      compact({
+        suspend: job.spec.suspend,
+        completions: job.spec.completions,
+        parallelism: job.spec.parallelism,
+        completionMode: job.spec.completionMode,
+        activeDeadlineSeconds: job.spec.activeDeadlineSeconds,
+      }),
     status:
       status &&
       compact({

@@ -47,6 +47,7 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
 }
 
 type EventName = 'add' | 'update' | 'delete';
+type Handler<T> = (obj: T, previous?: T) => void;
 
 const keyOf = (obj: KubernetesObject) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 
@@ -69,7 +70,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private readonly random: () => number;
   private readonly cache = new Map<string, T>();
   private readonly index = new Map<string, Map<string, T>>();
-  private readonly handlers: Record<EventName, ((obj: T) => void)[]> = { add: [], update: [], delete: [] };
+  private readonly handlers: Record<EventName, Handler<T>[]> = { add: [], update: [], delete: [] };
   private current: Informer<T> | undefined;
   private currentListedAt: number | undefined;
   private lastActivity = 0;
@@ -109,7 +110,8 @@ export class SupervisedInformer<T extends KubernetesObject> {
     return this.lastFailure;
   }
 
-  on(event: EventName, cb: (obj: T) => void): void {
+  /** `previous` is what the cache held before an update. */
+  on(event: EventName, cb: Handler<T>): void {
     this.handlers[event].push(cb);
   }
 
@@ -267,7 +269,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     this.cache.set(key, obj);
     if (known) this.unindex(key, known);
     this.reindex(key, obj);
-    this.emit(known ? 'update' : 'add', obj);
+    this.emit(known ? 'update' : 'add', obj, known);
   }
 
   private remove(obj: T): void {
@@ -296,10 +298,10 @@ export class SupervisedInformer<T extends KubernetesObject> {
     if (bucket?.size === 0) this.index.delete(value);
   }
 
-  private emit(event: EventName, obj: T): void {
+  private emit(event: EventName, obj: T, previous?: T): void {
     for (const cb of this.handlers[event]) {
       try {
-        cb(obj);
+        cb(obj, previous);
       } catch (err) {
         this.log.error({ err, event, object: keyOf(obj) }, 'informer event handler threw');
       }

@@ -191,9 +191,15 @@ export class TrialLifecycle {
     );
   }
 
+  /**
+   * A terminal trial's workload that still runs was being stopped when the operator crashed:
+   * it is deleted now. A Succeeded trial's never is: its workload succeeded, even if its
+   * controller has not said so yet (a one-pod Job ends with its pod, see observeJob).
+   */
   private async settleTerminal(pass: StudyPass, entry: TrialEntry, workload: TrialWorkload | undefined) {
     this.forget(objectKey(entry.object));
-    if (workload && !hasEnded(pass.ps.spec.trialTemplate, workload) && !workload.metadata?.deletionTimestamp)
+    if (entry.view.state === 'Succeeded' || !workload || workload.metadata?.deletionTimestamp) return;
+    if (!hasEnded(pass.ps.spec.trialTemplate, workload))
       await this.deps.store.deleteWorkload(
         entry.object.metadata.namespace,
         workload.metadata?.name as string,

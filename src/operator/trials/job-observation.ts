@@ -95,6 +95,22 @@ function runTimes(pod: V1Pod, container: string | undefined): { startedAt: Date;
 }
 
 /**
+ * A Job of one pod at a time that needs one success (a trial's usual Job) has succeeded once its
+ * pod has: nothing the Job controller does next can fail it, it only has to say so, which takes
+ * it seconds when it is busy. A deadline could still fail it in that time, so a Job with one
+ * waits for the verdict, as does every Job that needs more than its first pod.
+ */
+function succeedsWithOnePod(job: V1Job): boolean {
+  const spec = job.spec;
+  return (
+    (spec?.completions ?? 1) === 1 &&
+    (spec?.parallelism ?? 1) === 1 &&
+    spec?.completionMode !== 'Indexed' &&
+    spec?.activeDeadlineSeconds === undefined
+  );
+}
+
+/**
  * Where a trial's Job stands, judged from the Job's conditions and its current pod; `container`
  * is the trial's primary container, whose run times count. A queued Job's pending time counts
  * from its admission, not from its creation: waiting in the queue is not being stuck.
@@ -120,6 +136,7 @@ export function observeJob(
   }
   // Kueue suspends an admitted Job to preempt it; its pods are being stopped and do not count.
   if (job.spec?.suspend === true) return { phase: 'Queued' };
+  if (pod?.status?.phase === 'Succeeded' && succeedsWithOnePod(job)) return { phase: 'Succeeded', pod };
   const current = newest(pods.filter((p) => p.status?.phase !== 'Failed')) ?? pod;
   const stuck = podFailure(current);
   if (stuck && current?.status?.phase === 'Pending') return { phase: 'Failed', pod: current, ...stuck };

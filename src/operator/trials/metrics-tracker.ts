@@ -17,13 +17,21 @@ export interface MetricsTrackerDeps {
     name: string,
     values: Pick<TrialStatus, 'intermediate' | 'metrics'>,
   ): Promise<void>;
-  /** Called after new values are persisted, so the study is reconciled (pruning decisions). */
+  /**
+   * Called after values that reach a step the pruner judges are persisted, so the study is
+   * reconciled for its decision. Other values need no reconcile: nothing can be decided on them.
+   */
   onProgress(studyKey: string): void;
   onLogReconnect?(): void;
   /** Passed to each trial's collector (lines skipped for length count in an operator metric). */
   collectorHooks?: CollectorHooks;
   /** Minimum time between two status writes of one trial; default TRIAL_FLUSH_INTERVAL_MS. */
   flushIntervalMs?: number;
+  /**
+   * The pod as the informer last saw it: a log follower learns from it that its container has
+   * exited without waiting for the study's next reconcile, which can be seconds away under load.
+   */
+  cachedPod?(namespace: string, name: string): V1Pod | undefined;
 }
 
 /**
@@ -48,10 +56,14 @@ interface Tracked {
   dirty: boolean;
   /** Holds a value the pruner judges: written without waiting for the interval. */
   urgent: boolean;
+  /** Holds a value the pruner judges that no successful write has carried yet. */
+  undecided: boolean;
   /** A write is on its way; the next one waits for it, so writes never overtake each other. */
   inFlight: boolean;
   lastStep: number;
   judged: JudgedBetween;
+  /** The pod's trial container has exited: its log source need not be reopened. */
+  containerEnded: boolean;
 }
 
 /**
@@ -70,7 +82,8 @@ export class TrialMetricsTracker {
   /**
    * Follows a running trial's pod, once per pod. When the Job has retried the trial in a new
    * pod, the old attempt's source is stopped and the values start over with the new attempt.
-   * `judged` says which new values must not wait (none without it).
+   * `judged` says which new values must not wait (none without it). Called again with the same
+   * pod as it changes: once its container has exited, its log is not reopened.
    */
   ensure(
     study: ParsedStudy,
@@ -82,7 +95,10 @@ export class TrialMetricsTracker {
     const key = objectKey(trial);
     const podName = pod.metadata?.name as string;
     const current = this.tracked.get(key);
-    if (current?.pod === podName) return;
+    if (current?.pod === podName) {
+      current.containerEnded ||= hasExited(pod, container);
+      return;
+    }
     if (current) this.stopKey(key);
     const entry: Tracked = {
       studyKey: objectKey(study),
@@ -93,13 +109,15 @@ export class TrialMetricsTracker {
       lastFlush: Date.now(),
       dirty: false,
       urgent: false,
+      undecided: false,
       inFlight: false,
       lastStep: -Infinity,
       judged,
+      containerEnded: hasExited(pod, container),
     };
     entry.source = this.startSource(study, trial, pod, container, entry, (point) => {
       entry.dirty = true;
-      if (entry.judged(entry.lastStep, point.step)) entry.urgent = true;
+      if (entry.judged(entry.lastStep, point.step)) entry.urgent = entry.undecided = true;
       entry.lastStep = Math.max(entry.lastStep, point.step);
       this.schedule(key, trial, entry);
     });
@@ -143,6 +161,11 @@ export class TrialMetricsTracker {
       },
       // The collector stays: its values are the fallback if the final log cannot be read.
       onGone: () => (entry.source = { stop() {} }),
+      containerEnded: () => {
+        const cached = this.deps.cachedPod?.(trial.metadata.namespace, entry.pod);
+        entry.containerEnded ||= cached !== undefined && hasExited(cached, container);
+        return entry.containerEnded;
+      },
       ...(this.deps.onLogReconnect ? { onReconnect: this.deps.onLogReconnect } : {}),
     });
   }
@@ -187,7 +210,8 @@ export class TrialMetricsTracker {
   private flush(key: string, trial: TrialObject, entry: Tracked): void {
     entry.timer = undefined;
     if (!entry.dirty || this.tracked.get(key) !== entry) return;
-    entry.dirty = entry.urgent = false;
+    const judged = entry.undecided;
+    entry.dirty = entry.urgent = entry.undecided = false;
     entry.inFlight = true;
     entry.lastFlush = Date.now();
     const final = entry.collector.latest();
@@ -199,7 +223,7 @@ export class TrialMetricsTracker {
       .then(
         () => {
           entry.inFlight = false;
-          this.deps.onProgress(entry.studyKey);
+          if (judged) this.deps.onProgress(entry.studyKey);
           if (entry.dirty) this.schedule(key, trial, entry);
         },
         (err: unknown) => {
@@ -214,8 +238,13 @@ export class TrialMetricsTracker {
             'could not record intermediate values',
           );
           entry.dirty = true;
+          entry.undecided ||= judged;
           this.schedule(key, trial, entry);
         },
       );
   }
+}
+
+function hasExited(pod: V1Pod, container: string): boolean {
+  return pod.status?.containerStatuses?.some((s) => s.name === container && s.state?.terminated) ?? false;
 }

@@ -12,6 +12,7 @@ import {
   perTrial,
   quantile,
   refillLatencies,
+  refillPairs,
   sumWhere,
 } from '../../../bench/scale/stats.js';
 
@@ -144,5 +145,20 @@ describe('bench:scale arithmetic', () => {
 
   it('never pairs a refill with a Job created before the trial finished', () => {
     assert.deepEqual(refillLatencies([100], [0, 1, 50], 2), []);
+  });
+
+  it('names which trial each refill Job follows, so the steps between can be timed', () => {
+    const finishes = [
+      { trial: 'b', at: 150 },
+      { trial: 'a', at: 100 },
+    ];
+    const jobs = [0, 1, 400, 130].map((at, i) => ({ trial: `j${i}`, at }));
+    assert.deepEqual(
+      refillPairs(finishes, jobs, 2).map((p) => [p.finish.trial, p.job.trial]),
+      [
+        ['a', 'j3'],
+        ['b', 'j2'],
+      ],
+    );
   });
 });

@@ -118,6 +118,7 @@ describe('helm chart deploy/helm/kubetune', () => {
       const env = Object.fromEntries(c.env.map((e) => [e.name, e]));
       assert.equal(env['POD_NAMESPACE']?.valueFrom?.fieldRef?.fieldPath, 'metadata.namespace');
       assert.equal(env['KUBETUNE_DEFAULT_TRAINER_IMAGE']?.value, 'ghcr.io/kubetune/trainer:0.1.0');
+      assert.equal(env['NODE_OPTIONS']?.value, '--max-semi-space-size=4');
     });
 
     it('builds args without leader election or namespaces', () => {

@@ -3,7 +3,7 @@
 // count what actually arrived; the real apiserver is exercised by the integration tests.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { FencedError, makeClients, RequestTimeoutError } from '../../../src/operator/kube/clients.js';
@@ -16,10 +16,10 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** An HTTP server that records each request and hands it to the test's handler. */
 async function fakeApi(t: TestContext, handler: Handler) {
-  const seen: { method: string; path: string; closed: Promise<void> }[] = [];
+  const seen: { method: string; path: string; closed: Promise<void>; socket: Socket }[] = [];
   const server = createServer((req, res) => {
     const closed = new Promise<void>((r) => res.once('close', () => r()));
-    seen.push({ method: req.method ?? '', path: req.url ?? '', closed });
+    seen.push({ method: req.method ?? '', path: req.url ?? '', closed, socket: req.socket });
     handler(req, res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -89,6 +89,32 @@ describe('API clients: request timeout', () => {
     const api = await fakeApi(t, (_req, res) => json(res, POD));
     const { core } = makeClients(api.kc);
     assert.equal((await core.readNamespacedPod({ namespace: 'ns', name: 'p' })).metadata?.name, 'p');
+  });
+});
+
+describe('API clients: connections', () => {
+  it('sends one call after another over one kept-alive connection, not one connection each', async (t) => {
+    const api = await fakeApi(t, (req, res) => json(res, req.method === 'GET' ? POD : { kind: 'Status' }));
+    const { core } = makeClients(api.kc);
+    for (let i = 0; i < 5; i++) {
+      await core.readNamespacedPod({ namespace: 'ns', name: 'p' });
+      await core.deleteNamespacedPod({ namespace: 'ns', name: 'p' });
+    }
+    assert.equal(api.seen.length, 10);
+    assert.equal(new Set(api.seen.map((r) => r.socket)).size, 1);
+  });
+
+  it('reads one log after another over the same kept-alive connection', async (t) => {
+    const api = await fakeApi(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('epoch=1 loss=0.5\n');
+    });
+    const { kc } = makeClients(api.kc);
+    const lines: string[] = [];
+    for (const pod of ['a', 'b', 'c'])
+      await streamPodLog(kc, { namespace: 'ns', pod, container: 'main' }, (l) => lines.push(l));
+    assert.equal(lines.length, 3);
+    assert.equal(new Set(api.seen.map((r) => r.socket)).size, 1);
   });
 });
 

@@ -16,7 +16,11 @@ describe('log follower', () => {
   before(async () => (api = await startFakeApi()));
   after(() => api.close());
 
-  const follow = (pod: string, lines: string[], extra: { onGone?(): void; onReconnect?(): void } = {}) =>
+  const follow = (
+    pod: string,
+    lines: string[],
+    extra: { onGone?(): void; onReconnect?(): void; containerEnded?(): boolean } = {},
+  ) =>
     new LogFollower({
       kc: api.kc,
       namespace: 'ns',
@@ -100,5 +104,55 @@ describe('log follower', () => {
     assert.deepEqual(lines, ['epoch=1 loss=0.5']);
     assert.equal(gone, 0);
     assert.equal(requestsFor('flaky').length, 3);
+  });
+
+  // A container that exited ends its stream cleanly: the whole log has been read.
+  const endedStream = (pod: string) =>
+    api.route('GET', new RegExp(`/pods/${pod}/log$`), (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('2026-01-01T00:00:01Z epoch=1 loss=3\n');
+    });
+
+  it('does not reopen the log of a container that has exited', { timeout: 30_000 }, async () => {
+    endedStream('exited');
+    const lines: string[] = [];
+    let reconnects = 0;
+    const follower = follow('exited', lines, { containerEnded: () => true, onReconnect: () => reconnects++ });
+    let ended = false;
+    void follower.done.then(() => (ended = true));
+    await until(() => ended || requestsFor('exited').length >= 2);
+    follower.stop();
+    await follower.done;
+    assert.deepEqual(lines, ['epoch=1 loss=3']);
+    assert.equal(requestsFor('exited').length, 1);
+    assert.equal(reconnects, 0);
+  });
+
+  it(
+    'does not reopen it when the exit is known only after its stream ended',
+    { timeout: 30_000 },
+    async () => {
+      endedStream('exiting');
+      // The pod's terminated status arrives while the follower waits to reopen the ended stream.
+      let asked = 0;
+      const follower = follow('exiting', [], { containerEnded: () => asked++ > 0 });
+      let ended = false;
+      void follower.done.then(() => (ended = true));
+      await until(() => ended || requestsFor('exiting').length >= 2);
+      follower.stop();
+      await follower.done;
+      assert.equal(requestsFor('exiting').length, 1);
+      assert.equal(asked, 2);
+    },
+  );
+
+  it('reopens a stream that ended while its container still runs', { timeout: 30_000 }, async () => {
+    endedStream('running');
+    let reconnects = 0;
+    const follower = follow('running', [], { containerEnded: () => false, onReconnect: () => reconnects++ });
+    await until(() => requestsFor('running').length >= 2);
+    follower.stop();
+    await follower.done;
+    assert.ok(reconnects >= 1);
   });
 });

@@ -115,6 +115,81 @@ describe('trial metrics tracker', () => {
     t.stop(trial);
   });
 
+  describe("a container's exit", () => {
+    // The container prints one line and exits: its log stream ends cleanly when the test says so.
+    const streams = new Map<string, ServerResponse>();
+    before(() =>
+      api.route('GET', /^\/api\/v1\/namespaces\/ns\/pods\/exits-[^/]+\/log$/, (req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('2026-01-01T00:00:01Z epoch=1 loss=1\n');
+        streams.set(req.path.split('/')[6] as string, res);
+      }),
+    );
+    const logRequests = (name: string) => api.requests.filter((r) => r.path.endsWith(`/pods/${name}/log`));
+    const exited = (name: string): V1Pod => ({
+      ...pod(name),
+      status: {
+        phase: 'Succeeded',
+        containerStatuses: [
+          {
+            name: 'trainer',
+            image: 'i',
+            imageID: 'i',
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 0 } },
+          },
+        ],
+      },
+    });
+    /** A tracker whose informer holds `cached`; `asked` counts the follower's looks at it. */
+    const withCache = (cached: (name: string) => V1Pod | undefined) => {
+      const asked: string[] = [];
+      const reconnects: number[] = [];
+      const t = new TrialMetricsTracker({
+        kc: api.kc,
+        logger: memoryLogger().logger,
+        recordProgress: async () => {},
+        onProgress: () => {},
+        onLogReconnect: () => reconnects.push(1),
+        cachedPod: (_ns, name) => {
+          asked.push(name);
+          return cached(name);
+        },
+      });
+      trackers.push(t);
+      return { t, asked, reconnects };
+    };
+
+    it('does not reopen the log once the informer has the pod terminated', { timeout: 30_000 }, async () => {
+      const { t, asked, reconnects } = withCache(exited);
+      t.ensure(study, trial, pod('exits-cached'), 'trainer');
+      await until(() => streams.has('exits-cached'));
+      streams.get('exits-cached')!.end();
+      await until(() => asked.length > 0 || logRequests('exits-cached').length >= 2);
+      assert.equal(logRequests('exits-cached').length, 1);
+      assert.equal(reconnects.length, 0);
+      t.stop(trial);
+    });
+
+    it(
+      'does not reopen the log once a reconcile has passed the pod terminated',
+      { timeout: 30_000 },
+      async () => {
+        // The informer lags: only the reconcile's ensure() says the container exited.
+        const { t, asked, reconnects } = withCache(() => undefined);
+        t.ensure(study, trial, pod('exits-ensured'), 'trainer');
+        await until(() => streams.has('exits-ensured'));
+        t.ensure(study, trial, exited('exits-ensured'), 'trainer');
+        streams.get('exits-ensured')!.end();
+        await until(() => asked.length > 0 || logRequests('exits-ensured').length >= 2);
+        assert.equal(logRequests('exits-ensured').length, 1);
+        assert.equal(reconnects.length, 0);
+        t.stop(trial);
+      },
+    );
+  });
+
   describe('batched writes', () => {
     // A log the test writes to line by line; the flush interval is far longer than the test, so
     // any write seen is one that did not wait for it.
@@ -168,6 +243,38 @@ describe('trial metrics tracker', () => {
         [1, 2, 3],
         [1, 2, 3, 4],
         [1, 2, 3, 4, 5, 6, 7, 8],
+      ]);
+      t.stop(trial);
+    });
+
+    it('has the study reconciled only after writes that reach a step the pruner judges', async () => {
+      const flushed: number[][] = [];
+      const reconciles: number[][] = [];
+      const t = new TrialMetricsTracker({
+        kc: api.kc,
+        logger: memoryLogger().logger,
+        recordProgress: async (_ns, _name, values) =>
+          void flushed.push((values.intermediate ?? []).map((p) => p.step)),
+        onProgress: () => void reconciles.push(flushed.at(-1) ?? []),
+        flushIntervalMs: 5,
+      });
+      trackers.push(t);
+      t.ensure(study, trial, pod('stepped-r'), 'trainer', (after, upTo) =>
+        asha.judgesBetween(0, after, upTo),
+      );
+      await until(() => streams.has('stepped-r'));
+      // A write's answer is handled before the next write starts, so each wait below also
+      // waits for the previous write's reconcile request, if any.
+      for (const [n, step] of [1, 2, 3, 4].entries()) {
+        print('stepped-r', [step]);
+        await until(() => flushed.length === n + 1);
+      }
+      print('stepped-r', [5]);
+      await until(() => flushed.length === 5);
+      // Rungs 2 and 4 can be decided on; steps 1 and 3 cannot.
+      assert.deepEqual(reconciles, [
+        [1, 2],
+        [1, 2, 3, 4],
       ]);
       t.stop(trial);
     });

@@ -363,6 +363,20 @@ describe('study reconciler error paths', () => {
     assert.match(trial?.status?.message ?? '', /at rung 0 \(step 1\)/);
   });
 
+  it("ends a one-pod Job's trial when its pod succeeds, and leaves that Job alone while the Job controller catches up", async () => {
+    world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
+    jobWithPod(world, 'demo-0', 'Succeeded');
+    world.logs['demo-0-pod'] = LOG;
+    await reconciler.reconcile('ns', 'demo');
+    assert.equal(trialNamed(world, 'demo-0')?.status?.state, 'Succeeded');
+    // The Job has no Complete condition yet: it is not a workload left running to delete.
+    await reconciler.reconcile('ns', 'demo');
+    assert.ok(
+      world.jobs.some((j) => j.metadata?.name === 'demo-0'),
+      `the succeeded trial's Job was deleted; Jobs left: ${world.jobs.map((j) => j.metadata?.name).join(', ')}`,
+    );
+  });
+
   describe('trialTimeoutSeconds', () => {
     const now = new Date('2026-01-01T00:01:00Z');
     const ago = (s: number) => new Date(now.getTime() - s * 1000);
@@ -379,6 +393,8 @@ describe('study reconciler error paths', () => {
       world.study = studyObject({ trialTimeoutSeconds: 4 });
       world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
       const pod = jobWithPod(world, 'demo-0', 'Succeeded');
+      // A Job that needs more than this pod waits for the Job controller's verdict.
+      world.jobs[0]!.spec = { completions: 2, template: {} };
       pod.status = {
         phase: 'Succeeded',
         startTime: ago(10),

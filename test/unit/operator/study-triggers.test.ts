@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StudyObject } from '../../../src/operator/kube/resources.js';
-import { watchStudies, type StudyEvents } from '../../../src/operator/study-triggers.js';
+import type { StudyObject, TrialObject } from '../../../src/operator/kube/resources.js';
+import { isProgressOnly, watchStudies, type StudyEvents } from '../../../src/operator/study-triggers.js';
 
 type Cb = (study: StudyObject) => void;
 
@@ -66,5 +66,40 @@ describe('watchStudies', () => {
       stop();
     }
     assert.deepEqual(new Set(queued), new Set(['ns/running', 'ns/raised', 'ns/deleting']));
+  });
+});
+
+describe('trial updates that queue their study', () => {
+  const running: TrialObject = {
+    apiVersion: 'kubetune.io/v1alpha1',
+    kind: 'Trial',
+    metadata: {
+      name: 'demo-0',
+      namespace: 'ns',
+      resourceVersion: '10',
+      labels: { 'kubetune.io/study': 'demo' },
+    },
+    spec: { study: 'demo', index: 0, parameters: { x: '0.5' } },
+    status: { state: 'Running', podName: 'demo-0-abc', intermediate: [{ step: 1, value: 0.9 }] },
+  };
+  const next = (status: Partial<NonNullable<TrialObject['status']>>, extra: Partial<TrialObject> = {}) => ({
+    ...running,
+    ...extra,
+    metadata: { ...running.metadata, resourceVersion: '11', ...extra.metadata },
+    status: { ...running.status!, ...status },
+  });
+
+  it('leaves out the batched progress writes: new intermediate values or metrics alone', () => {
+    const progress = next({ intermediate: [...running.status!.intermediate!, { step: 2, value: 0.8 }] });
+    assert.equal(isProgressOnly(running, progress), true);
+    assert.equal(isProgressOnly(running, next({ metrics: { loss: 0.8 } })), true);
+  });
+
+  it('queues every other change, and a trial seen for the first time', () => {
+    assert.equal(isProgressOnly(undefined, running), false);
+    assert.equal(isProgressOnly(running, next({ state: 'Succeeded', objective: 0.8 })), false);
+    assert.equal(isProgressOnly(running, next({ podName: 'demo-0-retry', intermediate: [] })), false);
+    const deleting = next({}, { metadata: { ...running.metadata, deletionTimestamp: new Date() } });
+    assert.equal(isProgressOnly(running, deleting), false);
   });
 });

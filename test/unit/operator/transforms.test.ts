@@ -2,7 +2,7 @@
 // objects must decide the same on a trimmed object as on the full one the apiserver sent.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1JobCondition, V1JobSpec, V1Pod } from '@kubernetes/client-node';
 import { trimJob, trimOwn, trimPod } from '../../../src/operator/kube/transforms.js';
 import { studyIndexOf } from '../../../src/operator/study/study-cache.js';
 import { observeJob } from '../../../src/operator/trials/job-observation.js';
@@ -19,6 +19,7 @@ function job(
     conditions?: V1JobCondition[];
     suspend?: boolean;
     kueue?: boolean;
+    spec?: Partial<V1JobSpec>;
   } = {},
 ): V1Job {
   return {
@@ -41,6 +42,7 @@ function job(
     spec: {
       backoffLimit: 2,
       ...(extra.suspend !== undefined ? { suspend: extra.suspend } : {}),
+      ...extra.spec,
       template: {
         spec: {
           containers: [{ name: 'trainer', image: 'i', env: [{ name: 'A', value: 'x'.repeat(500) }] }],
@@ -123,6 +125,24 @@ const CASES: [string, V1Job, V1Pod[]][] = [
       }),
     ],
   ],
+  ...(
+    [
+      ['of 3 completions', { completions: 3, parallelism: 1 }],
+      ['of 2 in parallel', { parallelism: 2 }],
+      ['with a deadline', { activeDeadlineSeconds: 60 }],
+      ['indexed', { completionMode: 'Indexed' }],
+    ] as [string, Partial<V1JobSpec>][]
+  ).map(([what, spec]): [string, V1Job, V1Pod[]] => [
+    `pod succeeded, Job ${what} not yet`,
+    job('a', { spec }),
+    [
+      pod('a-1', 'a', {
+        phase: 'Succeeded',
+        startTime: at(2),
+        containerStatuses: [cs(terminated(0, 'Completed', at(9)))],
+      }),
+    ],
+  ]),
   [
     'complete',
     job('a', { conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: at(10) }] }),

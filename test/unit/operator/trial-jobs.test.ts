@@ -116,6 +116,27 @@ describe('job observation', () => {
     );
   });
 
+  it("ends a one-pod Job's trial with its pod's success, before the Job controller says so", () => {
+    const done = pod('Succeeded', {
+      containerStatuses: [{ name: 't', state: { terminated: { exitCode: 0, finishedAt: new Date() } } }],
+    });
+    const single = jobWith([]);
+    single.spec = { completions: 1, parallelism: 1 } as V1Job['spec'];
+    assert.equal(observeJob(single, [done]).phase, 'Succeeded');
+    // More than one pod, or a deadline that could still fail it: the Job's own verdict decides.
+    for (const spec of [
+      { completions: 3, parallelism: 1 },
+      { parallelism: 2 },
+      { completions: 1, parallelism: 1, completionMode: 'Indexed' },
+      { completions: 1, parallelism: 1, activeDeadlineSeconds: 600 },
+    ]) {
+      const j = jobWith([]);
+      j.spec = spec as V1Job['spec'];
+      const obs = observeJob(j, [done], 't');
+      assert.equal(obs.phase === 'Running' && obs.finishedAt !== undefined, true, JSON.stringify(spec));
+    }
+  });
+
   it('takes the failure reason from the pod: exit code and OOMKilled', () => {
     const failedJob = jobWith([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]);
     const exit = observeJob(failedJob, [
