@@ -93,7 +93,8 @@ describe('operator HTTP server', () => {
       host: '127.0.0.1',
       registry: metrics.registry,
       isReady: () => true,
-      isHealthy: () => lag.verdict(1),
+      // 2 s, far above the scheduling hiccups of a busy test machine, so only the stall trips it.
+      isHealthy: () => lag.verdict(2),
       logger: pino({ level: 'silent' }),
     });
     t.after(() => server.close());
@@ -104,7 +105,7 @@ describe('operator HTTP server', () => {
 
     // The worst case for the check: the probe is read in the same I/O turn as the callback that
     // stalls, after it and before the timers phase in which the histogram samples.
-    const stallOnData = createNetServer((socket) => socket.on('data', () => stall(2500)));
+    const stallOnData = createNetServer((socket) => socket.on('data', () => stall(3000)));
     await new Promise<void>((r) => stallOnData.listen(0, '127.0.0.1', r));
     const trigger = connect((stallOnData.address() as AddressInfo).port, '127.0.0.1');
     t.after(() => {
@@ -119,11 +120,11 @@ describe('operator HTTP server', () => {
     trigger.write('x');
     const health = await probe.send('GET /healthz HTTP/1.0\r\n\r\n');
     assert.match(health, /^HTTP\/1\.1 503 /);
-    assert.match(health, /\r\n\r\nnot healthy: event loop stalled for \d+\.\d\d s \(limit 1 s\)\n$/);
+    assert.match(health, /\r\n\r\nnot healthy: event loop stalled for \d+\.\d\d s \(limit 2 s\)\n$/);
     const stalled = Number(/stalled for ([\d.]+) s/.exec(health)?.[1]);
-    assert.ok(stalled >= 2, `a 2.5 s stall measured as ${stalled} s`);
+    assert.ok(stalled >= 2.5, `a 3 s stall measured as ${stalled} s`);
     const metric = /^kubetune_event_loop_lag_seconds ([\d.e+-]+)$/m.exec((await get('/metrics')).body);
-    assert.ok(Number(metric?.[1]) >= 2, `metric: ${metric?.[0]}`);
+    assert.ok(Number(metric?.[1]) >= 2.5, `metric: ${metric?.[0]}`);
 
     // The stall is remembered for the window it happened in and the next one, then forgotten.
     lag.rotate();
