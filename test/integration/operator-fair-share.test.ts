@@ -19,15 +19,32 @@ interface StudyAt {
   weight: number;
 }
 
-/** Per study: the trials whose Jobs run now and how many it has created, from one Job list. */
+/** Per study: the trials whose Jobs hold a GPU now and how many it has created, from one Job list. */
 interface Snapshot {
   running: Map<string, string[]>;
   created: Map<string, number>;
   finished: Set<string>;
 }
 
+/**
+ * Jobs whose pod has succeeded: the pod holds no GPU any more, and the operator ends a one-pod
+ * Job's trial then, while the Job controller may take a while longer to mark the Job Complete.
+ */
+async function podSucceeded(c: Clients): Promise<Set<string>> {
+  const pods = await c.core.listPodForAllNamespaces({ labelSelector: LABEL_STUDY });
+  const jobs = new Set<string>();
+  for (const p of pods.items) {
+    const job = p.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name;
+    if (job && p.status?.phase === 'Succeeded') jobs.add(`${p.metadata?.namespace}/${job}`);
+  }
+  return jobs;
+}
+
 async function snapshot(c: Clients, studies: readonly StudyAt[]): Promise<Snapshot> {
+  // Jobs first: a Job the operator creates after its trial's GPU was freed comes after the pod's
+  // success, so it cannot be in this list while the pod's old Job still counts as running.
   const jobs = await c.batch.listJobForAllNamespaces({ labelSelector: LABEL_STUDY });
+  const succeeded = await podSucceeded(c);
   const snap: Snapshot = {
     running: new Map(studies.map((s) => [s.key, []])),
     created: new Map(studies.map((s) => [s.key, 0])),
@@ -38,7 +55,8 @@ async function snapshot(c: Clients, studies: readonly StudyAt[]): Promise<Snapsh
     const trial = j.metadata?.labels?.[LABEL_TRIAL] ?? (j.metadata?.name as string);
     if (!snap.created.has(key)) continue;
     snap.created.set(key, snap.created.get(key)! + 1);
-    if (jobFinished(j)) snap.finished.add(trial);
+    if (jobFinished(j) || succeeded.has(`${j.metadata?.namespace}/${j.metadata?.name}`))
+      snap.finished.add(trial);
     else snap.running.get(key)!.push(trial);
   }
   return snap;
