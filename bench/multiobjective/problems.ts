@@ -18,29 +18,23 @@ function zdtG(x: readonly number[]): number {
   return 1 + (9 * s) / (x.length - 1);
 }
 
-export const zdt1 = (dims: number): Problem => ({
-  name: 'zdt1',
-  dims,
-  objectives: 2,
-  reference: [11, 11],
-  evaluate(x) {
-    const g = zdtG(x);
-    const f1 = x[0]!;
-    return [f1, g * (1 - Math.sqrt(f1 / g))];
-  },
-});
+/** ZDT1 and ZDT2 differ only in the shape h(f1 / g) of their front: f2 = g * (1 - h). */
+const zdt =
+  (name: string, h: (r: number) => number) =>
+  (dims: number): Problem => ({
+    name,
+    dims,
+    objectives: 2,
+    reference: [11, 11],
+    evaluate(x) {
+      const g = zdtG(x);
+      const f1 = x[0]!;
+      return [f1, g * (1 - h(f1 / g))];
+    },
+  });
 
-export const zdt2 = (dims: number): Problem => ({
-  name: 'zdt2',
-  dims,
-  objectives: 2,
-  reference: [11, 11],
-  evaluate(x) {
-    const g = zdtG(x);
-    const f1 = x[0]!;
-    return [f1, g * (1 - (f1 / g) ** 2)];
-  },
-});
+export const zdt1 = zdt('zdt1', Math.sqrt);
+export const zdt2 = zdt('zdt2', (r) => r ** 2);
 
 /** DTLZ2 with M objectives: the front is the positive part of the unit sphere. */
 export const dtlz2 = (dims: number, m = 3): Problem => ({
@@ -59,3 +53,23 @@ export const dtlz2 = (dims: number, m = 3): Problem => ({
     });
   },
 });
+
+/** The problem as a study sees it: parameters x0, x1, ... on [0, 1], and objectives f0, f1, ... minimised. */
+export function problemSpace(problem: Problem) {
+  return {
+    parameters: Array.from({ length: problem.dims }, (_, i) => ({
+      name: `x${i}`,
+      type: 'double' as const,
+      min: 0,
+      max: 1,
+    })),
+    objectives: Array.from({ length: problem.objectives }, (_, k) => ({
+      metric: `f${k}`,
+      goal: 'minimize' as const,
+    })),
+  };
+}
+
+/** The point of the unit cube that a trial's parameters (see problemSpace) stand for. */
+export const pointOf = (problem: Problem, params: Readonly<Record<string, unknown>>): number[] =>
+  Array.from({ length: problem.dims }, (_, i) => params[`x${i}`] as number);

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { AlgorithmName } from '../../src/api/study.js';
 import { createStudy } from '../../src/engine/ask-tell.js';
 import { hypervolume } from '../../src/engine/pareto.js';
-import { dtlz2, type Problem, zdt1, zdt2 } from './problems.js';
+import { dtlz2, pointOf, type Problem, problemSpace, zdt1, zdt2 } from './problems.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,16 +50,7 @@ async function runOurs(
   askMs: number[],
 ): Promise<Run> {
   const study = createStudy({
-    parameters: Array.from({ length: problem.dims }, (_, i) => ({
-      name: `x${i}`,
-      type: 'double' as const,
-      min: 0,
-      max: 1,
-    })),
-    objectives: Array.from({ length: problem.objectives }, (_, k) => ({
-      metric: `f${k}`,
-      goal: 'minimize' as const,
-    })),
+    ...problemSpace(problem),
     algorithm: { name: algorithm },
     seed,
     maxTrials: trials,
@@ -69,9 +60,7 @@ async function runOurs(
     const asked = performance.now();
     const [trial] = await study.ask(1);
     askMs.push(performance.now() - asked);
-    const f = problem.evaluate(
-      Array.from({ length: problem.dims }, (_, i) => trial!.params[`x${i}`] as number),
-    );
+    const f = problem.evaluate(pointOf(problem, trial!.params));
     values.push(f);
     study.tell(trial!.id, { values: f });
   }

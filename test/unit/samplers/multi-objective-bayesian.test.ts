@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { zdt1 } from '../../../bench/multiobjective/problems.js';
+import { pointOf, problemSpace, zdt1 } from '../../../bench/multiobjective/problems.js';
 import type { AlgorithmName } from '../../../src/api/study.js';
 import { createStudy } from '../../../src/engine/ask-tell.js';
 import { hypervolume } from '../../../src/engine/pareto.js';
@@ -22,16 +22,7 @@ async function run(
   opts: { constrained?: boolean; batch?: number } = {},
 ) {
   const study = createStudy({
-    parameters: Array.from({ length: problem.dims }, (_, i) => ({
-      name: `x${i}`,
-      type: 'double' as const,
-      min: 0,
-      max: 1,
-    })),
-    objectives: [
-      { metric: 'f0', goal: 'minimize' },
-      { metric: 'f1', goal: 'minimize' },
-    ],
+    ...problemSpace(problem),
     ...(opts.constrained ? { constraints: [{ metric: 'disc', max: 0.1 }] } : {}),
     algorithm: { name: algorithm, settings: algorithm === 'bayesian' ? QUICK : {} },
     seed,
@@ -42,7 +33,7 @@ async function run(
   let feasibleAfterStart = 0;
   for (let t = 0; t < trials;) {
     for (const trial of await study.ask(Math.min(opts.batch ?? 1, trials - t))) {
-      const x = Array.from({ length: problem.dims }, (_, i) => trial.params[`x${i}`] as number);
+      const x = pointOf(problem, trial.params);
       const f = problem.evaluate(x);
       params.push(trial.params);
       study.tell(trial.id, { values: f, metrics: { disc: disc(x) } });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dtlz2, type Problem, zdt1 } from '../../../bench/multiobjective/problems.js';
+import { dtlz2, pointOf, type Problem, problemSpace, zdt1 } from '../../../bench/multiobjective/problems.js';
 import type { AlgorithmName } from '../../../src/api/study.js';
 import { createStudy } from '../../../src/engine/ask-tell.js';
 import { hypervolume } from '../../../src/engine/pareto.js';
@@ -17,16 +17,7 @@ async function run(
   settings: Record<string, unknown> = {},
 ) {
   const study = createStudy({
-    parameters: Array.from({ length: problem.dims }, (_, i) => ({
-      name: `x${i}`,
-      type: 'double' as const,
-      min: 0,
-      max: 1,
-    })),
-    objectives: Array.from({ length: problem.objectives }, (_, k) => ({
-      metric: `f${k}`,
-      goal: 'minimize' as const,
-    })),
+    ...problemSpace(problem),
     algorithm: { name: algorithm, settings },
     seed,
     maxTrials: trials,
@@ -35,8 +26,7 @@ async function run(
   const params: unknown[] = [];
   for (let t = 0; t < trials; t++) {
     const [trial] = await study.ask(1);
-    const x = Array.from({ length: problem.dims }, (_, i) => trial!.params[`x${i}`] as number);
-    const f = problem.evaluate(x);
+    const f = problem.evaluate(pointOf(problem, trial!.params));
     values.push(f);
     params.push(trial!.params);
     study.tell(trial!.id, { values: f });
