@@ -234,8 +234,9 @@ async function runControllers(
   if (slots instanceof FairShareLedger) metrics.sources.gpuShares = () => slots.shares();
   // A study's demand counts from the moment it is seen, so a burst of new studies is shared fairly.
   const announce = (study: StudyObject) => {
+    if (!slots?.announce) return;
     const spec = StudySpec.safeParse(study.spec);
-    if (!spec.success || !slots?.announce) return;
+    if (!spec.success) return;
     const key = objectKey(study);
     const states = informers.trials.flatMap((i) => i.indexed(key)).map((t) => t.status?.state);
     slots.announce(key, shareProfile(spec.data), announcedDemand(spec.data, study.status?.phase, states));
@@ -279,16 +280,18 @@ async function runControllers(
   // Ready once the operator's own kinds are listed; a missing trial kind holds up only its Studies.
   await Promise.all([...own.map((i) => i.start()), kinds.start()]);
   // Trials that were active before this start hold their slots before any worker plans more.
-  const gpusOf = new Map<string, ReturnType<typeof trialGpus>>();
-  for (const s of informers.studies.flatMap((i) => i.list())) {
-    announce(s);
-    const spec = StudySpec.safeParse(s.spec);
-    if (spec.success) gpusOf.set(objectKey(s), trialGpus(s.metadata?.name ?? '', spec.data));
-  }
-  for (const t of informers.trials.flatMap((i) => i.list())) {
-    const study = studyIndexOf(t);
-    if (slots && study && !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending'))
-      slots.hold(study, objectKey(t), gpusOf.get(study)?.(t));
+  if (slots) {
+    const gpusOf = new Map<string, ReturnType<typeof trialGpus>>();
+    for (const s of informers.studies.flatMap((i) => i.list())) {
+      announce(s);
+      const spec = StudySpec.safeParse(s.spec);
+      if (spec.success) gpusOf.set(objectKey(s), trialGpus(s.metadata?.name ?? '', spec.data));
+    }
+    for (const t of informers.trials.flatMap((i) => i.list())) {
+      const study = studyIndexOf(t);
+      if (study && !TERMINAL_TRIAL_STATES.has(t.status?.state ?? 'Pending'))
+        slots.hold(study, objectKey(t), gpusOf.get(study)?.(t));
+    }
   }
   setReady(true);
   logger.info(

@@ -77,6 +77,8 @@ interface ParsedEngine {
   generation: number;
   engine: StudyEngine;
   priors?: PriorsStatus;
+  /** GPUs of one trial, counted from its rendered template (set up once per generation). */
+  gpus: TrialGpus;
 }
 
 /**
@@ -170,7 +172,7 @@ export class StudyReconciler {
   /** One pass over the study: advance its trials, start or stop trials, write its status. */
   private async drive(
     ps: ParsedStudy,
-    { engine, priors }: ParsedEngine,
+    { engine, priors, gpus }: ParsedEngine,
     triggeredAt?: number,
   ): Promise<ReconcileResult> {
     const { namespace, name } = ps.metadata;
@@ -183,7 +185,7 @@ export class StudyReconciler {
     ]);
     let requeueAfterMs: number | undefined;
     const now = this.now();
-    const gpusOf = this.trialGpus(ps);
+    const gpusOf = this.cachedGpus(gpus);
     const { entries, misfit } = this.entries(engine, trialObjects, (o) =>
       trialGpuHours(o.status, gpusOf(o), now),
     );
@@ -237,8 +239,7 @@ export class StudyReconciler {
    * GPUs of each trial, from its own rendered template. A Trial's spec never changes, so the
    * count is kept per spec object: trials the cache has not replaced are not rendered again.
    */
-  private trialGpus(ps: ParsedStudy): TrialGpus {
-    const count = trialGpus(ps.metadata.name, ps.spec);
+  private cachedGpus(count: TrialGpus): TrialGpus {
     return (t) => {
       let gpus = this.gpuCounts.get(t.spec);
       if (gpus === undefined) this.gpuCounts.set(t.spec, (gpus = count(t)));
@@ -375,6 +376,7 @@ export class StudyReconciler {
       const parsed: ParsedEngine = {
         generation,
         engine: new StudyEngine(result.data, { priors: priors?.priors ?? [] }),
+        gpus: trialGpus(study.metadata.name ?? '', result.data),
         ...(priors ? { priors: priors.status } : {}),
       };
       this.engines.set(key, parsed);
