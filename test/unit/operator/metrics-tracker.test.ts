@@ -47,13 +47,18 @@ describe('trial metrics tracker', () => {
     await api.close();
   });
 
-  function tracker(patch: (status: Partial<TrialStatus>) => Promise<void>) {
+  /** A tracker over the fake API, stopped after the suite; `opts` replaces any default. */
+  function tracker(
+    patch: (status: Partial<TrialStatus>) => Promise<void>,
+    opts: Partial<ConstructorParameters<typeof TrialMetricsTracker>[0]> = {},
+  ) {
     const t = new TrialMetricsTracker({
       kc: api.kc,
       logger: memoryLogger().logger,
       recordProgress: (_ns, _name, values) => patch(values),
       onProgress: () => {},
       flushIntervalMs: 5,
+      ...opts,
     });
     trackers.push(t);
     return t;
@@ -146,18 +151,13 @@ describe('trial metrics tracker', () => {
     const withCache = (cached: (name: string) => V1Pod | undefined) => {
       const asked: string[] = [];
       const reconnects: number[] = [];
-      const t = new TrialMetricsTracker({
-        kc: api.kc,
-        logger: memoryLogger().logger,
-        recordProgress: async () => {},
-        onProgress: () => {},
+      const t = tracker(async () => {}, {
         onLogReconnect: () => reconnects.push(1),
         cachedPod: (_ns, name) => {
           asked.push(name);
           return cached(name);
         },
       });
-      trackers.push(t);
       return { t, asked, reconnects };
     };
 
@@ -215,15 +215,9 @@ describe('trial metrics tracker', () => {
 
     it('writes at once the values that reach an ASHA rung, with the rest of their burst', async () => {
       const flushed: number[][] = [];
-      const t = new TrialMetricsTracker({
-        kc: api.kc,
-        logger: memoryLogger().logger,
-        recordProgress: async (_ns, _name, values) =>
-          void flushed.push((values.intermediate ?? []).map((p) => p.step)),
-        onProgress: () => {},
+      const t = tracker(async (values) => void flushed.push((values.intermediate ?? []).map((p) => p.step)), {
         flushIntervalMs: 600_000,
       });
-      trackers.push(t);
       t.ensure(study, trial, pod('stepped-a'), 'trainer', (after, upTo) =>
         asha.judgesBetween(0, after, upTo),
       );
@@ -250,15 +244,9 @@ describe('trial metrics tracker', () => {
     it('has the study reconciled only after writes that reach a step the pruner judges', async () => {
       const flushed: number[][] = [];
       const reconciles: number[][] = [];
-      const t = new TrialMetricsTracker({
-        kc: api.kc,
-        logger: memoryLogger().logger,
-        recordProgress: async (_ns, _name, values) =>
-          void flushed.push((values.intermediate ?? []).map((p) => p.step)),
+      const t = tracker(async (values) => void flushed.push((values.intermediate ?? []).map((p) => p.step)), {
         onProgress: () => void reconciles.push(flushed.at(-1) ?? []),
-        flushIntervalMs: 5,
       });
-      trackers.push(t);
       t.ensure(study, trial, pod('stepped-r'), 'trainer', (after, upTo) =>
         asha.judgesBetween(0, after, upTo),
       );
@@ -281,15 +269,9 @@ describe('trial metrics tracker', () => {
 
     it('writes nothing before the interval when no value reaches a step the pruner judges', async () => {
       const flushed: number[][] = [];
-      const t = new TrialMetricsTracker({
-        kc: api.kc,
-        logger: memoryLogger().logger,
-        recordProgress: async (_ns, _name, values) =>
-          void flushed.push((values.intermediate ?? []).map((p) => p.step)),
-        onProgress: () => {},
+      const t = tracker(async (values) => void flushed.push((values.intermediate ?? []).map((p) => p.step)), {
         flushIntervalMs: 600_000,
       });
-      trackers.push(t);
       const none = new StudyEngine(spec());
       t.ensure(study, trial, pod('stepped-b'), 'trainer', (after, upTo) =>
         none.judgesBetween(0, after, upTo),
@@ -305,17 +287,13 @@ describe('trial metrics tracker', () => {
     it('never has two writes of one trial in flight: the next waits for the answer', async () => {
       const answers: (() => void)[] = [];
       const flushed: number[][] = [];
-      const t = new TrialMetricsTracker({
-        kc: api.kc,
-        logger: memoryLogger().logger,
-        recordProgress: (_ns, _name, values) => {
+      const t = tracker(
+        (values) => {
           flushed.push((values.intermediate ?? []).map((p) => p.step));
           return new Promise<void>((resolve) => answers.push(resolve));
         },
-        onProgress: () => {},
-        flushIntervalMs: 600_000,
-      });
-      trackers.push(t);
+        { flushIntervalMs: 600_000 },
+      );
       t.ensure(study, trial, pod('stepped-c'), 'trainer', () => true);
       await until(() => streams.has('stepped-c'));
       print('stepped-c', [1]);
