@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { makeClients } from '../../../src/operator/kube/clients.js';
 import { createEventRecorder } from '../../../src/operator/events.js';
-import { StudyReconciler } from '../../../src/operator/study/study-reconciler.js';
+import { StudyReconciler, type ReconcilerDeps } from '../../../src/operator/study/study-reconciler.js';
 import { TrialMetricsTracker } from '../../../src/operator/trials/metrics-tracker.js';
 import { httpStatus } from '../../../src/operator/study/reconcile-errors.js';
 import { FairShareLedger, SlotLedger } from '../../../src/operator/study/slot-ledger.js';
@@ -61,15 +61,22 @@ describe('study reconciler error paths', () => {
   });
   afterEach(() => tracker.stopAll());
 
-  it('drops its per-study hooks (metric series) once the Study is being deleted', async () => {
-    const gone: string[] = [];
+  /** A reconciler over the fake API with the suite's tracker and `deps` added (a ledger, hooks, ...). */
+  const reconcilerWith = (deps: Partial<ReconcilerDeps>) => {
     const { logger } = memoryLogger();
     const clients = makeClients(api.kc);
-    const withHooks = new StudyReconciler({
+    return new StudyReconciler({
       clients,
       tracker,
       events: createEventRecorder(clients.core, logger),
       logger,
+      ...deps,
+    });
+  };
+
+  it('drops its per-study hooks (metric series) once the Study is being deleted', async () => {
+    const gone: string[] = [];
+    const withHooks = reconcilerWith({
       hooks: { studyGone: (namespace, study) => gone.push(`${namespace}/${study}`) },
     });
     await withHooks.reconcile('ns', 'demo');
@@ -253,15 +260,7 @@ describe('study reconciler error paths', () => {
 
   it('touches no trial of a Study whose trial kind is unavailable, says why, and runs it once the kind is', async () => {
     let why: string | undefined = 'spec.trialTemplate: batch/v1 Job is unavailable: CRD not installed';
-    const { logger } = memoryLogger();
-    const clients = makeClients(api.kc);
-    const gated = new StudyReconciler({
-      clients,
-      tracker,
-      events: createEventRecorder(clients.core, logger),
-      logger,
-      kindUnavailable: () => why,
-    });
+    const gated = reconcilerWith({ kindUnavailable: () => why });
     world.trials.push(trialObject(0, { state: 'Running', podName: 'demo-0-pod', jobName: 'demo-0' }));
     jobWithPod(world, 'demo-0', 'Succeeded', COMPLETE);
     world.logs['demo-0-pod'] = LOG;
@@ -299,15 +298,7 @@ describe('study reconciler error paths', () => {
       },
     });
     const ledger = new FairShareLedger({ gpus: 12 });
-    const { logger } = memoryLogger();
-    const clients = makeClients(api.kc);
-    const fair = new StudyReconciler({
-      clients,
-      tracker,
-      events: createEventRecorder(clients.core, logger),
-      logger,
-      slots: ledger,
-    });
+    const fair = reconcilerWith({ slots: ledger });
     await fair.reconcile('ns', 'demo');
     assert.equal(world.trials.length, 4, '12 GPUs grant 4 trials of at most 3');
     const asked = world.trials.reduce((sum, t) => sum + Number(t.spec.parameters['w']), 0);
